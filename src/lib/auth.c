@@ -105,6 +105,15 @@ int ldms_auth_cfg_init(struct ldms_auth_cfg *cfg, const char *plugin, int argc, 
 			goto fail;
 		}
 	}
+	for (int i = 0; i < cfg->argc; i++) {
+		int known = 0;
+		for (const char *const *k = ops->keys; k && *k; k++)
+			known |= strcmp(*k, cfg->argn[i]) == 0;
+		/* Upstream ignores unknown options too; a typo must at least be visible. */
+		if (!known)
+			LDMS_LOG_WARN("auth", "%s: ignoring unknown authentication option '%s'",
+				      ops->name, cfg->argn[i]);
+	}
 	if (ops->cfg_check) {
 		rc = ops->cfg_check(cfg, err);
 		if (rc)

@@ -221,7 +221,10 @@ static int munge_recv(struct ldms_auth *a, const uint8_t *msg, size_t len, uint8
 	return 1;
 }
 
+static const char *const munge_keys[] = {"socket", NULL};
+
 const struct ldms_auth_ops ldms_auth_munge_ops = {
+    .keys = munge_keys,
     .name = "munge",
     .cfg_check = munge_cfg_check,
     .init = munge_init,

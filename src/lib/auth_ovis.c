@@ -163,8 +163,16 @@ static int ovis_secret_load(const struct ldms_auth_cfg *cfg, char **secret, stru
 		return ovis_secret_read(conf, secret, err);
 	}
 	conf = getenv(OVIS_ENV_FILE);
-	if (conf && conf[0])
-		return ovis_secret_read(conf, secret, err);
+	if (conf && conf[0]) {
+		int rc = ovis_secret_read(conf, secret, err);
+		/* The user may not know the environment chose the file: say so. */
+		if (rc && err) {
+			size_t n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof(err->msg) - n, " (file from $%s)",
+				 OVIS_ENV_FILE);
+		}
+		return rc;
+	}
 
 	/* Like upstream, the home directory comes from the password database, not $HOME. */
 	{
@@ -408,7 +416,10 @@ int ldms_auth_ovis_set_challenge(struct ldms_auth *a, uint64_t challenge)
 	return 0;
 }
 
+static const char *const ovis_keys[] = {"conf", NULL};
+
 const struct ldms_auth_ops ldms_auth_ovis_ops = {
+    .keys = ovis_keys,
     .name = "ovis",
     .cfg_check = ovis_cfg_check,
     .init = ovis_init,

@@ -46,6 +46,7 @@ int ldms_auth_ovis_set_challenge(struct ldms_auth *a, uint64_t challenge);
 
 struct ldms_auth_ops {
 	const char *name;
+	const char *const *keys; /* option names it understands, NULL-terminated (or NULL) */
 	/* Validates the plugin's arguments at configuration time. */
 	int (*cfg_check)(const struct ldms_auth_cfg *cfg, struct ldms_err *err);
 	/* Sets a->priv. */

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -433,8 +434,22 @@ static void test_ovis_secret_rules(void **state)
 	setenv("LDMS_AUTH_FILE", p, 1);
 	expect_cfg_error("ovis", NULL, 0, "");
 	setenv("LDMS_AUTH_FILE", "relative.conf", 1);
-	expect_cfg_error("ovis", NULL, -EINVAL, "'relative.conf': the path must be absolute");
+	expect_cfg_error("ovis", NULL, -EINVAL,
+			 "'relative.conf': the path must be absolute (file from $LDMS_AUTH_FILE)");
 	unsetenv("LDMS_AUTH_FILE");
+
+	/* Nothing anywhere: the message says where to put the secret. Only checkable when
+	 * no default secret file exists on this machine. */
+	struct passwd *pw = getpwuid(getuid());
+	char home_conf[512];
+	snprintf(home_conf, sizeof(home_conf), "%s/.ldmsauth.conf", pw ? pw->pw_dir : "/");
+	if (access(home_conf, F_OK) && access(LDMSC_SYSCONFDIR "/ldmsauth.conf", F_OK) &&
+	    access("/etc/ldmsd/ldmsauth.conf", F_OK) && access("/etc/ldmsauth.conf", F_OK))
+		expect_cfg_error(
+		    "ovis", NULL, -ENOENT,
+		    "ovis: no secret file found: give conf=FILE or set "
+		    "$LDMS_AUTH_FILE (also looked for ~/.ldmsauth.conf, " LDMSC_SYSCONFDIR
+		    "/ldmsauth.conf, /etc/ldmsd/ldmsauth.conf and /etc/ldmsauth.conf)");
 }
 
 static void test_cfg(void **state)
