@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ldms_xprt.h"
 
@@ -438,5 +439,19 @@ int ldms_ctrl_request_async(struct ldms_ctrl_client *cli, struct ldms_ctrl_msg *
 
 /* Pick the id table from a version reply text (the JSON of `version`). */
 enum ldms_ctrl_ver ldms_ctrl_ver_from_json(const char *json);
+
+/* ==== ldmsd_controller presentation (ctrl_fmt.c) ====================================== */
+/* Print the human-readable table upstream's ldmsd_controller shows for a status reply
+ * of verb (prdcr_status, updtr_status, strgp_status, plugn_status, version, ...).
+ * 0 on success, -ENOENT when verb has no table, -EINVAL when json does not parse or
+ * has an unexpected shape (callers then print the raw text). */
+int ldms_ctrl_fmt_status(const char *verb, const char *json, FILE *out);
+int ldms_ctrl_fmt_has(const char *verb);
+/* python json.dumps style output ("a": 1, ", " separators, float repr, ensure_ascii):
+ * {"rc": rc, "msg": <msg parsed as JSON, else as a string>}; rc == INT32_MIN prints
+ * only the message. indent < 0 = one line. */
+int ldms_ctrl_json_print(FILE *out, int rc, const char *msg, int indent);
+/* python cmd.Cmd.columnize: words in columns, at most width characters wide */
+void ldms_ctrl_fmt_columnize(FILE *out, const char *const *words, size_t n, int width);
 
 #endif /* LDMS_CTRL_H */
