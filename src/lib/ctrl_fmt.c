@@ -281,7 +281,7 @@ void ldms_ctrl_fmt_columnize(FILE *out, const char *const *w, size_t n, int widt
 	cw = calloc(n, sizeof(*cw));
 	for (nrows = 1; nrows < n; nrows++) {
 		ncols = (n + nrows - 1) / nrows;
-		size_t tot = 0;
+		long tot = -2; /* python starts at -2: no gap after the last column */
 		int fits = 1;
 		for (size_t c = 0; c < ncols; c++) {
 			size_t m = 0;
@@ -291,13 +291,13 @@ void ldms_ctrl_fmt_columnize(FILE *out, const char *const *w, size_t n, int widt
 					m = l;
 			}
 			cw[c] = m;
-			tot += m + 2;
-			if (tot > (size_t)width) {
+			tot += (long)m + 2;
+			if (tot > width) {
 				fits = 0;
 				break;
 			}
 		}
-		if (fits && tot - 2 <= (size_t)width)
+		if (fits && tot <= width)
 			break;
 	}
 	if (nrows >= n) {
