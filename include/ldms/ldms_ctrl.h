@@ -368,11 +368,17 @@ void ldms_ctrl_reasm_free(struct ldms_ctrl_reasm *r);
 void ldms_ctrl_reasm_set_ver(struct ldms_ctrl_reasm *r, enum ldms_ctrl_ver v);
 /* Feed one record. Returns 0 with *out NULL (more records needed), 0 with *out = a
  * complete message (caller frees), or a negative errno: -EINVAL malformed record or
- * attribute list, -EADDRINUSE SOM for a msg_no already in progress, -ENOENT
- * continuation without SOM, -E2BIG over max_msg, -ENOMEM. On error, *hdr_out (if not
- * NULL) holds the decoded header when it was readable (hdr_out->marker ==
- * LDMS_CTRL_MARKER), so a server can still answer msg_no with an error reply. The
- * partial message of that msg_no is discarded. */
+ * attribute list, -EADDRINUSE SOM for a msg_no already in progress (that message is
+ * kept), -ENOENT continuation without SOM, -E2BIG over max_msg, -ENOBUFS too many
+ * messages in progress, -ENOMEM. *hdr_out (if not NULL) receives the decoded header
+ * whenever it was readable (hdr_out->marker == LDMS_CTRL_MARKER), so a server can
+ * still answer msg_no with an error reply; on other errors the partial message of
+ * that msg_no is discarded.
+ * Server use: one reassembler per connection (V4_5); feed each RECV payload; for a
+ * complete message dispatch on ldms_ctrl_msg_req_id() (canonical ids; unknown wire
+ * ids come through raw -> answer ENOSYS), read values with ldms_ctrl_msg_attr_str(),
+ * check ldms_ctrl_cmd_perm(), answer with ldms_ctrl_send_rsp_str()/_json() with
+ * max_rec = ldms_xprt_msg_max(). */
 int ldms_ctrl_reasm_feed(struct ldms_ctrl_reasm *r, const void *rec, size_t len,
 			 struct ldms_ctrl_msg **out, struct ldms_ctrl_rec_hdr *hdr_out);
 /* Decode a complete single-buffer message (concatenated records of one msg_no). */
