@@ -109,6 +109,7 @@ static struct ldms_xprt *xprt_alloc(int active, const struct ldms_auth_cfg *auth
 	atomic_init(&x->app_ref, 1);
 	x->active = active;
 	x->accept_fd = -1;
+	x->cred_ovr_uid = -1;
 	snprintf(x->auth_name, sizeof(x->auth_name), "%s", x->auth_cfg.plugin);
 	opts_init(&x->opts, opts);
 	x->next_id = 1;
@@ -188,8 +189,8 @@ uint8_t *xprt_frame_sendrecv(const void *msg, size_t len, size_t *flen)
 
 	if (!buf)
 		return NULL;
-	n = zap_encode_data(buf, ZAP_SENDRECV_HDR + len, ZAP_MSG_SENDRECV, xprt_next_zap_xid(),
-			    msg, (uint32_t)len);
+	n = zap_encode_data(buf, ZAP_SENDRECV_HDR + len, ZAP_MSG_SENDRECV, xprt_next_zap_xid(), msg,
+			    (uint32_t)len);
 	if (n < 0) {
 		free(buf);
 		return NULL;
@@ -237,8 +238,8 @@ int xprt_post_frame(struct ldms_xprt *x, uint8_t *buf, size_t len)
 
 /* ---- events --------------------------------------------------------------------------- */
 
-void xprt_deliver(struct ldms_xprt *x, enum ldms_xprt_event_type type, const char *data,
-		  size_t len, ldms_set_t set)
+void xprt_deliver(struct ldms_xprt *x, enum ldms_xprt_event_type type, const char *data, size_t len,
+		  ldms_set_t set)
 {
 	struct ldms_xprt_event e = {.type = type, .data = data, .data_len = len, .set = set};
 
@@ -313,8 +314,8 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 		if (x->rejected || prev == XS_AUTH) {
 			x->rejected = 1;
 			x->close_err = EACCES;
-			ldms_log(LDMS_LERROR, XPRT_LOG, "connection to %s rejected: %s", x->peer_str,
-				 x->reason);
+			ldms_log(LDMS_LERROR, XPRT_LOG, "connection to %s rejected: %s",
+				 x->peer_str, x->reason);
 			xprt_deliver(x, LDMS_XPRT_EVENT_REJECTED, x->reason, strlen(x->reason),
 				     NULL);
 		} else {
@@ -323,8 +324,9 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 			xprt_deliver(x, LDMS_XPRT_EVENT_ERROR, x->reason, strlen(x->reason), NULL);
 		}
 	} else if (!x->active && prev == XS_AUTH) {
-		ldms_log(LDMS_LERROR, XPRT_LOG, "connection from %s closed during authentication: %s",
-			 x->peer_str, x->reason);
+		ldms_log(LDMS_LERROR, XPRT_LOG,
+			 "connection from %s closed during authentication: %s", x->peer_str,
+			 x->reason);
 	}
 	if (!x->active && atomic_exchange(&x->app_ref, 0))
 		ldms_xprt_put(x);
@@ -383,9 +385,9 @@ static void auth_result(struct ldms_xprt *x, int rc, struct ldms_err *err)
 	if (rc == 0)
 		return;
 	ldms_auth_cred(x->auth, &uid, &gid);
-	if (!x->active && atomic_load(&cred_override_uid) >= 0) {
-		uid = (uid_t)atomic_load(&cred_override_uid);
-		gid = (gid_t)atomic_load(&cred_override_gid);
+	if (x->cred_ovr_uid >= 0) {
+		uid = (uid_t)x->cred_ovr_uid;
+		gid = (gid_t)x->cred_ovr_gid;
 	}
 	pthread_mutex_lock(&x->lock);
 	x->peer_uid = uid;
@@ -459,8 +461,8 @@ static void passive_reject(struct ldms_xprt *x, const char *reason)
 
 	ldms_log(LDMS_LERROR, XPRT_LOG, "rejecting connection from %s: %s", x->peer_str, reason);
 	snprintf(x->reason, sizeof(x->reason), "%s", reason);
-	if (buf && zap_encode_data(buf, ZAP_SENDRECV_HDR + n, ZAP_MSG_REJECTED,
-				   xprt_next_zap_xid(), reason, (uint32_t)n) > 0) {
+	if (buf && zap_encode_data(buf, ZAP_SENDRECV_HDR + n, ZAP_MSG_REJECTED, xprt_next_zap_xid(),
+				   reason, (uint32_t)n) > 0) {
 		xprt_write(x, buf, ZAP_SENDRECV_HDR + n);
 		x->flush_close = 1;
 		bufferevent_disable(x->bev, EV_READ);
@@ -666,7 +668,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_copyout(in, hb, ZAP_HDR_LEN);
 		if (zap_hdr_decode(hb, ZAP_HDR_LEN, &h)) {
-			xprt_close_now(x, EPROTO, "malformed zap frame header from %s", x->peer_str);
+			xprt_close_now(x, EPROTO, "malformed zap frame header from %s",
+				       x->peer_str);
 			break;
 		}
 		if (h.type == ZAP_MSG_READ_RESP && x->state == XS_CONNECTED) {
@@ -675,7 +678,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			evbuffer_copyout(in, hb, ZAP_READ_RESP_HDR);
 			if (zap_read_resp_hdr_decode(hb, ZAP_READ_RESP_HDR, &f) ||
 			    xprt_client_read_resp_check(x, &f)) {
-				xprt_close_now(x, EPROTO, "unexpected READ_RESP from %s", x->peer_str);
+				xprt_close_now(x, EPROTO, "unexpected READ_RESP from %s",
+					       x->peer_str);
 				break;
 			}
 			if (avail < h.len)
@@ -787,8 +791,8 @@ static void connect_task(void *arg)
 	xprt_stat_add(XSTAT_TOTAL, 1);
 	bufferevent_setcb(x->bev, read_cb, write_cb, event_cb, x);
 	bufferevent_enable(x->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(x->bev, (struct sockaddr *)&x->peer_sa,
-				       (int)x->peer_len) < 0) {
+	if (bufferevent_socket_connect(x->bev, (struct sockaddr *)&x->peer_sa, (int)x->peer_len) <
+	    0) {
 		int err = EVUTIL_SOCKET_ERROR();
 		xprt_close_now(x, err ? err : ECONNREFUSED, "connect: %s",
 			       strerror(err ? err : ECONNREFUSED));
@@ -1074,6 +1078,8 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		return;
 	}
 	x->accept_fd = fd;
+	x->cred_ovr_uid = atomic_load(&cred_override_uid);
+	x->cred_ovr_gid = atomic_load(&cred_override_gid);
 	atomic_fetch_add(&l->ref, 1);
 	x->l = l;
 	x->cb = l->cb;

@@ -49,10 +49,10 @@ uint32_t xprt_next_zap_xid(void);
 /* ---- endpoints ---------------------------------------------------------------------- */
 enum xprt_state {
 	XS_INIT = 0,
-	XS_CONNECTING,   /* active: TCP connect in progress */
-	XS_WAIT_ACCEPT,  /* active: CONNECT sent */
+	XS_CONNECTING,	 /* active: TCP connect in progress */
+	XS_WAIT_ACCEPT,	 /* active: CONNECT sent */
 	XS_WAIT_CONNECT, /* passive: waiting for CONNECT */
-	XS_WAIT_ACK,     /* passive: ACCEPTED sent */
+	XS_WAIT_ACK,	 /* passive: ACCEPTED sent */
 	XS_AUTH,
 	XS_CONNECTED,
 	XS_CLOSED,
@@ -69,21 +69,21 @@ struct ldms_listener {
 	int port;
 };
 
-struct xread;    /* client: pending READ_REQ */
-struct xlookup;  /* client: pending LOOKUP */
-struct xdir;     /* client: DIR context */
-struct rset;     /* client: mirror set attached to this endpoint */
-struct smap;     /* server: set shared with this peer */
+struct xread;	/* client: pending READ_REQ */
+struct xlookup; /* client: pending LOOKUP */
+struct xdir;	/* client: DIR context */
+struct rset;	/* client: mirror set attached to this endpoint */
+struct smap;	/* server: set shared with this peer */
 
 struct ldms_xprt {
 	pthread_mutex_t lock;
 	atomic_int ref;
-	atomic_int app_ref; /* the application's reference is still held */
+	atomic_int app_ref;		   /* the application's reference is still held */
 	struct ldms_xprt *g_next, *g_prev; /* engine list (engine lock) */
 	struct io_thread *io;
 	int active;
 	enum xprt_state state; /* lock for writers; io thread reads freely */
-	int rejected;          /* active: the peer refused us */
+	int rejected;	       /* active: the peer refused us */
 	struct bufferevent *bev;
 	uint8_t *rbuf; /* frame scratch */
 	size_t rbuf_cap;
@@ -103,9 +103,10 @@ struct ldms_xprt {
 	struct ldms_conn_msg peer_cm;
 	int peer_legacy;
 	char reason[512];
-	int close_err;   /* errno of the close, for connect_sync */
+	int close_err;	 /* errno of the close, for connect_sync */
 	int flush_close; /* close once the output buffer drained (REJECTED sent) */
 	evutil_socket_t accept_fd;
+	int64_t cred_ovr_uid, cred_ovr_gid; /* test hook, captured at accept */
 	/* sync connect */
 	struct xsync *sync;
 	/* client half (io thread) */
@@ -118,8 +119,8 @@ struct ldms_xprt {
 	/* server half: maps[key] (lock: the set observer reads it from other threads) */
 	struct smap **maps;
 	uint32_t nmaps;
-	int dir_notify;    /* lock */
-	uint64_t dir_xid;  /* lock */
+	int dir_notify;	  /* lock */
+	uint64_t dir_xid; /* lock */
 	uint64_t del_seq;
 };
 
@@ -144,11 +145,11 @@ uint8_t *xprt_frame_sendrecv(const void *msg, size_t len, size_t *flen);
 int xprt_post_frame(struct ldms_xprt *x, uint8_t *buf, size_t len);
 /* Closes the connection now (io thread only); reason for the log/event. */
 void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Posts a close of x to its I/O thread (any thread; app reference untouched). */
 void xprt_close_post(struct ldms_xprt *x);
-void xprt_deliver(struct ldms_xprt *x, enum ldms_xprt_event_type type, const char *data,
-		  size_t len, ldms_set_t set);
+void xprt_deliver(struct ldms_xprt *x, enum ldms_xprt_event_type type, const char *data, size_t len,
+		  ldms_set_t set);
 int xprt_is_connected(struct ldms_xprt *x);
 /* Optional handlers for LDMS commands the core does not implement (message
  * service, quotas); called on the io thread once the peer is authenticated. */
@@ -169,14 +170,13 @@ void xprt_client_rendezvous(struct ldms_xprt *x, const struct zap_frame *f);
 /* READ_RESP: header already decoded, data (data_len bytes) waiting in in.
  * Returns 0, or -EPROTO when the response does not match the FIFO head. */
 int xprt_client_read_resp_check(struct ldms_xprt *x, const struct zap_frame *h);
-int xprt_client_read_resp(struct ldms_xprt *x, const struct zap_frame *h,
-			  struct evbuffer *in);
+int xprt_client_read_resp(struct ldms_xprt *x, const struct zap_frame *h, struct evbuffer *in);
 void xprt_client_cleanup(struct ldms_xprt *x, int err);
 
 /* Test hooks (tests/unit/test_xprt.c). */
 int xprt_test_live_count(void); /* endpoint objects not yet freed */
-/* Force the credential a listener's connections get after authentication
- * (-1 = use the authentication result). */
+/* Force the credential that connections accepted from now on get after
+ * authentication (-1 = use the authentication result). */
 void xprt_test_peer_cred_override(int64_t uid, int64_t gid);
 
 #endif

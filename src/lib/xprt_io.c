@@ -150,8 +150,7 @@ int ldms_init(int io_threads)
 		io->base = event_base_new();
 		if (io->base)
 			io->wake = event_new(io->base, -1, 0, io_wake_cb, io);
-		if (!io->base || !io->wake ||
-		    pthread_create(&io->th, NULL, io_main, io) != 0) {
+		if (!io->base || !io->wake || pthread_create(&io->th, NULL, io_main, io) != 0) {
 			rc = -ENOMEM;
 			io_destroy(io);
 			while (--i >= 0) {

@@ -138,8 +138,7 @@ static int collect_cb(ldms_set_t s, void *arg)
 	struct collect *c = arg;
 	ldms_set_t *na;
 
-	if (c->mode == LDMS_LOOKUP_BY_SCHEMA &&
-	    strcmp(ldms_set_schema_name_get(s), c->name) != 0)
+	if (c->mode == LDMS_LOOKUP_BY_SCHEMA && strcmp(ldms_set_schema_name_get(s), c->name) != 0)
 		return 0;
 	if (c->mode == LDMS_LOOKUP_RE && regexec(c->re, ldms_set_instance_name_get(s), 0, NULL, 0))
 		return 0;
