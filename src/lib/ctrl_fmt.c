@@ -281,7 +281,7 @@ void ldms_ctrl_fmt_columnize(FILE *out, const char *const *w, size_t n, int widt
 	cw = calloc(n, sizeof(*cw));
 	for (nrows = 1; nrows < n; nrows++) {
 		ncols = (n + nrows - 1) / nrows;
-		size_t tot = 0;
+		long tot = -2; /* python starts at -2: no gap after the last column */
 		int fits = 1;
 		for (size_t c = 0; c < ncols; c++) {
 			size_t m = 0;
@@ -291,13 +291,13 @@ void ldms_ctrl_fmt_columnize(FILE *out, const char *const *w, size_t n, int widt
 					m = l;
 			}
 			cw[c] = m;
-			tot += m + 2;
-			if (tot > (size_t)width) {
+			tot += (long)m + 2;
+			if (tot > width) {
 				fits = 0;
 				break;
 			}
 		}
-		if (fits && tot - 2 <= (size_t)width)
+		if (fits && tot <= width)
 			break;
 	}
 	if (nrows >= n) {
@@ -825,6 +825,135 @@ static void fmt_xprt_stats(FILE *f, json_t *j)
 	fprintf(f, "Total send-queue depth: %.0f\n", sq);
 }
 
+/* ---- thread_stats -------------------------------------------------------------------- */
+
+static void thr_title(FILE *f, const char *what, json_t *arr)
+{
+	char t[160];
+	double rs = num(get(json_array_get(arr, 0), "refresh_us")) / 1e6;
+	char b[40];
+	py_float(rs, b, sizeof(b));
+	/* python prints an int when the value is integral */
+	if (strlen(b) > 2 && strcmp(b + strlen(b) - 2, ".0") == 0)
+		b[strlen(b) - 2] = 0;
+	snprintf(t, sizeof(t), "%s (Utilization of the last %s sec)", what, b);
+	fprintf(f, "%s\n", t);
+	rep(f, '=', (int)strlen(t));
+	fputc('\n', f);
+}
+
+static void thr_id(FILE *f, json_t *t)
+{
+	char b[2][64], tid[64];
+	snprintf(tid, sizeof(tid), "%s", gets(t, "tid", b[0], 64));
+	int pad = 15 - (int)strlen(tid);
+	int left = pad > 0 ? pad / 2 : 0;
+	fprintf(f, "%*s%s%*s %-20s %-20s %11.4f%%", left, "", tid, pad > 0 ? pad - left : 0, "",
+		gets(t, "thread_id", b[1], 64), gets(t, "name", b[0], 64),
+		num(get(t, "utilization")) * 100);
+}
+
+static void thr_workers(FILE *f, const char *what, json_t *arr)
+{
+	static const int w[] = {15, 20, 20, 12, 12};
+	char b[64];
+	size_t i;
+	json_t *t;
+	if (!json_array_size(arr)) {
+		char n[128];
+		snprintf(n, sizeof(n), "%s: None", what);
+		fprintf(f, "%s\n", n);
+		rep(f, '=', (int)strlen(n));
+		fputs("\n\n", f);
+		return;
+	}
+	thr_title(f, what, arr);
+	fprintf(f, "%-15s %-20s %-20s %-12s %-12s\n", "Thread ID", "Linux Thread ID", "Name",
+		"Utilization", "Event Counts");
+	dashes(f, w, 5);
+	json_array_foreach(arr, i, t)
+	{
+		thr_id(f, t);
+		fprintf(f, " %12s\n", gets(t, "ev_cnt", b, sizeof(b)));
+	}
+	char t2[160];
+	snprintf(t2, sizeof(t2), "%s (Utilization of the last X sec)", what);
+	rep(f, '=', (int)strlen(t2));
+	fputs("\n\n", f);
+}
+
+struct op_ent {
+	const char *name;
+	double v;
+};
+
+static int op_cmp(const void *a, const void *b)
+{
+	const struct op_ent *x = a, *y = b;
+	return x->v < y->v ? 1 : x->v > y->v ? -1 : 0;
+}
+
+static void fmt_thread_stats(FILE *f, json_t *j)
+{
+	static const int w[] = {15, 20, 20, 12, 16, 12};
+	char b[3][64];
+	size_t i;
+	json_t *t;
+	fputc('\n', f);
+	thr_workers(f, "LDMSD Worker Thread Statistics", get(j, "worker_threads"));
+	thr_workers(f, "Exclusive Worker Thread Statistics", get(j, "xthreads"));
+	thr_workers(f, "LDMSD Storage Worker Thread Statistics", get(j, "storage threads"));
+	json_t *io = get(j, "io_threads");
+	thr_title(f, "IO Thread Statistics", io);
+	fprintf(f, "%-15s %-20s %-20s %-12s %-16s %-12s\n", "Thread ID", "Linux Thread ID", "Name",
+		"Utilization", "Send Queue Size", "Num of EPs");
+	dashes(f, w, 6);
+	json_array_foreach(io, i, t)
+	{
+		thr_id(f, t);
+		fprintf(f, " %16s %12s\n", gets(t, "sq_sz", b[0], 64), gets(t, "n_eps", b[1], 64));
+	}
+	rep(f, '=', (int)strlen("IO Thread Statistics (Utilization of the last X sec)"));
+	fputs("\n\n\n", f);
+	static const char *ut =
+	    "IO Thread Usages of LDMS Operations (Percentages and Absolute Time in microseconds)";
+	rep(f, '=', (int)strlen(ut));
+	fprintf(f, "\n%s\n", ut);
+	rep(f, '=', (int)strlen(ut));
+	fputc('\n', f);
+	json_array_foreach(io, i, t)
+	{
+		json_t *ops = get(t, "ldms_xprt");
+		size_t n = json_object_size(ops), k = 0;
+		struct op_ent *e = calloc(n ? n : 1, sizeof(*e));
+		double tot = 0;
+		const char *on;
+		json_t *ov;
+		fprintf(f, "%-10s%-19s%s\n", gets(t, "tid", b[0], 64),
+			gets(t, "thread_id", b[1], 64), gets(t, "name", b[2], 64));
+		json_object_foreach(ops, on, ov)
+		{
+			e[k].name = on;
+			e[k].v = num(ov);
+			tot += e[k++].v;
+		}
+		/* insertion sort keeps equal values in their order (python's sort is stable) */
+		for (size_t a = 1; a < k; a++)
+			for (size_t z = a; z > 0 && op_cmp(&e[z - 1], &e[z]) > 0; z--) {
+				struct op_ent x = e[z];
+				e[z] = e[z - 1];
+				e[z - 1] = x;
+			}
+		for (size_t a = 0; a < k; a++)
+			if (e[a].v > 0)
+				fprintf(f, "   %-20s%13.4f%%    %.0f\n", e[a].name,
+					tot > 0 ? e[a].v * 100 / tot : 0, e[a].v);
+		free(e);
+		rep(f, '-', 60);
+		fputc('\n', f);
+	}
+}
+
 static void fmt_pretty(FILE *f, json_t *j)
 {
 	py_json(f, j, 1, 0);
@@ -856,7 +985,7 @@ static const struct fmt_ent fmts[] = {
     {"update_time_stats", fmt_update_time_stats, JSON_OBJECT},
     {"xprt_stats", fmt_xprt_stats, JSON_OBJECT},
     {"qgroup_info", fmt_pretty, -1},
-    {"thread_stats", fmt_pretty, -1},
+    {"thread_stats", fmt_thread_stats, JSON_OBJECT},
     {"store_time_stats", fmt_pretty, -1},
     {"prdcr_listen_status", fmt_pretty, -1},
     {"plugn_sets", fmt_pretty, -1},
