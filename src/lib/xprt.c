@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -281,6 +282,19 @@ static void addr_str(const struct sockaddr_storage *sa, char *buf, size_t len)
 	snprintf(buf, len, "%s:%d", h, port);
 }
 
+/* What is queued (an auth reply, a last message) still leaves, as far as the
+ * socket takes it without blocking. libevent keeps the output buffer's start
+ * frozen for its own writer; the bufferevent is freed right after, so thaw it. */
+static void flush_best_effort(struct ldms_xprt *x)
+{
+	struct evbuffer *out = bufferevent_get_output(x->bev);
+
+	if (!evbuffer_get_length(out))
+		return;
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(x->bev));
+}
+
 void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 {
 	enum xprt_state prev = x->state;
@@ -297,6 +311,7 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 	set_state(x, XS_CLOSED);
 	xprt_list_del(x);
 	if (x->bev) {
+		flush_best_effort(x);
 		bufferevent_free(x->bev);
 		x->bev = NULL;
 		xprt_stat_add(XSTAT_OPEN, (uint64_t)-1);
@@ -323,7 +338,7 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 				 x->reason);
 			xprt_deliver(x, LDMS_XPRT_EVENT_ERROR, x->reason, strlen(x->reason), NULL);
 		}
-	} else if (!x->active && prev == XS_AUTH) {
+	} else if (!x->active && prev == XS_AUTH && !x->auth_failed) {
 		ldms_log(LDMS_LERROR, XPRT_LOG,
 			 "connection from %s closed during authentication: %s", x->peer_str,
 			 x->reason);
@@ -337,8 +352,20 @@ static void close_task(void *arg)
 {
 	struct ldms_xprt *x = arg;
 
-	if (x->state != XS_INIT)
+	if (x->state == XS_INIT || x->state == XS_CLOSED) {
+		/* nothing to do */
+	} else if (x->bev && !x->flush_close &&
+		   evbuffer_get_length(bufferevent_get_output(x->bev))) {
+		/* let queued frames (e.g. a SEND_MSG just before close) reach the peer */
+		struct timeval tv = {.tv_sec = 5};
+		x->flush_close = 1;
+		x->close_err = ECONNABORTED;
+		snprintf(x->reason, sizeof(x->reason), "closed locally");
+		bufferevent_disable(x->bev, EV_READ);
+		bufferevent_set_timeouts(x->bev, NULL, &tv);
+	} else if (!x->flush_close) {
 		xprt_close_now(x, ECONNABORTED, "closed locally");
+	}
 	ldms_xprt_put(x);
 }
 
@@ -379,6 +406,7 @@ static void auth_result(struct ldms_xprt *x, int rc, struct ldms_err *err)
 			 x->active ? "of server" : "of peer", x->peer_str,
 			 err->msg[0] ? err->msg : strerror(-rc));
 		x->rejected = x->active;
+		x->auth_failed = 1;
 		xprt_close_now(x, EACCES, "%s", err->msg[0] ? err->msg : strerror(-rc));
 		return;
 	}
@@ -465,6 +493,7 @@ static void passive_reject(struct ldms_xprt *x, const char *reason)
 				   reason, (uint32_t)n) > 0) {
 		xprt_write(x, buf, ZAP_SENDRECV_HDR + n);
 		x->flush_close = 1;
+		x->close_err = EACCES;
 		bufferevent_disable(x->bev, EV_READ);
 		free(buf);
 		return;
@@ -726,7 +755,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	struct ldms_xprt *x = arg;
 
 	if (x->flush_close && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		xprt_close_now(x, EACCES, NULL);
+		xprt_close_now(x, x->close_err, NULL);
 }
 
 static void sock_opts(struct ldms_xprt *x)
@@ -761,6 +790,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			       x->state == XS_AUTH ? "the peer closed the connection during "
 						     "authentication"
 						   : "connection closed by the peer");
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		xprt_close_now(x, ETIMEDOUT, "could not flush the connection before closing");
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {

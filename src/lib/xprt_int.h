@@ -84,6 +84,7 @@ struct ldms_xprt {
 	int active;
 	enum xprt_state state; /* lock for writers; io thread reads freely */
 	int rejected;	       /* active: the peer refused us */
+	int auth_failed;       /* this side refused the peer (already logged) */
 	struct bufferevent *bev;
 	uint8_t *rbuf; /* frame scratch */
 	size_t rbuf_cap;

@@ -58,6 +58,7 @@ static void *io_main(void *arg)
 int xprt_post(struct io_thread *io, void (*fn)(void *), void *arg)
 {
 	struct xtask *t;
+	int rc = 0;
 
 	if (!io)
 		return -ESHUTDOWN;
@@ -67,11 +68,17 @@ int xprt_post(struct io_thread *io, void (*fn)(void *), void *arg)
 	t->next = NULL;
 	t->fn = fn;
 	t->arg = arg;
+	/* an endpoint may outlive ldms_fini(): only post to loops of the running engine */
+	pthread_mutex_lock(&eng.lock);
+	if (!eng.started || io < eng.io || io >= eng.io + eng.n) {
+		rc = -ESHUTDOWN;
+		goto out;
+	}
 	pthread_mutex_lock(&io->lock);
 	if (io->stopping) {
 		pthread_mutex_unlock(&io->lock);
-		free(t);
-		return -ESHUTDOWN;
+		rc = -ESHUTDOWN;
+		goto out;
 	}
 	if (io->tail)
 		io->tail->next = t;
@@ -80,7 +87,11 @@ int xprt_post(struct io_thread *io, void (*fn)(void *), void *arg)
 	io->tail = t;
 	pthread_mutex_unlock(&io->lock);
 	event_active(io->wake, EV_READ, 0);
-	return 0;
+out:
+	pthread_mutex_unlock(&eng.lock);
+	if (rc)
+		free(t);
+	return rc;
 }
 
 int xprt_on_io_thread(struct io_thread *io)

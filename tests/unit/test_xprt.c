@@ -255,7 +255,7 @@ static int setup(void **state)
 	if (fd >= 0)
 		close(fd);
 	ldms_log_open(logpath);
-	ldms_log_level_set(LDMS_LINFO);
+	ldms_log_level_set(getenv("XPRT_DEBUG") ? LDMS_LDEBUG : LDMS_LINFO);
 	ldms_init(2);
 	schema = ldms_schema_new("tschema");
 	ldms_schema_meta_add(schema, "component_id", LDMS_V_U64, NULL);
@@ -294,7 +294,8 @@ static int teardown(void **state)
 	ldms_schema_delete(schema);
 	ldms_schema_delete(schema2);
 	ldms_log_close();
-	unlink(logpath);
+	if (!getenv("KEEPLOG"))
+		unlink(logpath);
 	return 0;
 }
 
@@ -474,6 +475,16 @@ static void test_send(void **state)
 	ldms_xprt_put(sx);
 	ldms_xprt_close(x);
 	assert_true(wait_for(&c.disconnected, 1));
+
+	/* what was sent right before close still arrives */
+	memset(&c, 0, sizeof(c));
+	x = connect_async(&c);
+	assert_int_equal(ldms_xprt_send(x, "bye", 3), 0);
+	ldms_xprt_close(x);
+	assert_true(wait_for(&srv_recv, 2));
+	pthread_mutex_lock(&srv_lock);
+	assert_string_equal(srv_buf, "bye");
+	pthread_mutex_unlock(&srv_lock);
 }
 
 static void test_reject_auth_name(void **state)
@@ -494,6 +505,72 @@ static void test_reject_auth_name(void **state)
 	ldms_err_clear(&err);
 	assert_int_equal(ldms_xprt_connect_sync(x, "127.0.0.1", "1", WAIT_MS, &err), -ECONNREFUSED);
 	ldms_xprt_close(x);
+}
+
+static int secret_file(char *path, const char *word)
+{
+	int fd = mkstemp(path);
+	FILE *f;
+
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "w");
+	fprintf(f, "secretword=%s\n", word);
+	fclose(f);
+	return 0;
+}
+
+static void test_auth_ovis(void **state)
+{
+	char good[] = "/tmp/test_xprt_good.XXXXXX", bad[] = "/tmp/test_xprt_bad.XXXXXX";
+	char kv_good[64], kv_bad[64], port[16], *argv[1];
+	struct ldms_auth_cfg cg, cb;
+	struct ldms_listener *l;
+	struct ldms_dir *d = NULL;
+	struct ldms_err err;
+	uid_t uid = 1;
+	gid_t gid = 1;
+	ldms_t x;
+
+	assert_int_equal(secret_file(good, "golden-wire-secret-0123"), 0);
+	assert_int_equal(secret_file(bad, "some-other-secret-4567"), 0);
+	snprintf(kv_good, sizeof(kv_good), "conf=%s", good);
+	snprintf(kv_bad, sizeof(kv_bad), "conf=%s", bad);
+	argv[0] = kv_good;
+	assert_int_equal(ldms_auth_cfg_init(&cg, "ovis", 1, argv, &err), 0);
+	argv[0] = kv_bad;
+	assert_int_equal(ldms_auth_cfg_init(&cb, "ovis", 1, argv, &err), 0);
+	l = ldms_listen("sock", "127.0.0.1", "0", &cg, NULL, srv_cb, NULL, &err);
+	assert_non_null(l);
+	snprintf(port, sizeof(port), "%d", ldms_listener_port(l));
+
+	x = ldms_xprt_new("sock", &cg, NULL);
+	ldms_err_clear(&err);
+	assert_int_equal(ldms_xprt_connect_sync(x, "127.0.0.1", port, WAIT_MS, &err), 0);
+	assert_string_equal(ldms_xprt_auth_name(x), "ovis");
+	assert_int_equal(ldms_xprt_peer_cred(x, &uid, &gid), 0);
+	assert_true(uid == 0 && gid == 0);
+	assert_int_equal(ldms_xprt_dir_sync(x, &d, WAIT_MS), 0);
+	assert_true(dir_has(d, "node/a"));
+	ldms_dir_free(d);
+	ldms_xprt_close(x);
+
+	/* wrong secret: refused, with a log line from each side */
+	x = ldms_xprt_new("sock", &cb, NULL);
+	ldms_err_clear(&err);
+	assert_int_equal(ldms_xprt_connect_sync(x, "127.0.0.1", port, WAIT_MS, &err), -EACCES);
+	assert_true(err.msg[0] != 0);
+	ldms_xprt_close(x);
+	for (int i = 0; i < WAIT_MS && !log_contains("authentication of peer"); i++)
+		usleep(1000);
+	assert_true(log_contains("authentication of server 127.0.0.1"));
+	assert_true(log_contains("authentication of peer 127.0.0.1"));
+
+	ldms_listener_close(l);
+	ldms_auth_cfg_free(&cg);
+	ldms_auth_cfg_free(&cb);
+	unlink(good);
+	unlink(bad);
 }
 
 static void test_access_control(void **state)
@@ -731,6 +808,7 @@ int main(void)
 	    cmocka_unit_test(test_set_delete),
 	    cmocka_unit_test(test_send),
 	    cmocka_unit_test(test_reject_auth_name),
+	    cmocka_unit_test(test_auth_ovis),
 	    cmocka_unit_test(test_access_control),
 	    cmocka_unit_test(test_malformed_frame),
 	    cmocka_unit_test(test_golden_connect),
