@@ -248,10 +248,10 @@ int main(int argc, char *argv[])
 			ldms_log(LDMS_LINFO, LDMSD_LOG, "log file reopened (SIGHUP)");
 		}
 	}
-	if (sig_exit)
-		ldms_log(LDMS_LINFO, LDMSD_LOG, "received signal %d, exiting", (int)sig_exit);
-	else
+	if (d->exit_requested)
 		ldms_log(LDMS_LINFO, LDMSD_LOG, "exit requested, exiting");
+	else
+		ldms_log(LDMS_LINFO, LDMSD_LOG, "received signal %d, exiting", (int)sig_exit);
 	status = 0;
 out:
 	ldmsd_free(d);

@@ -270,7 +270,9 @@ struct ldms_ctrl_client *ldms_ctrl_client_connect(const char *host, const char *
 
 	/* select the id table: `version` has the same id in every release */
 	struct ldms_ctrl_msg *req = ldms_ctrl_req_new(LDMSD_VERSION_REQ), *rsp = NULL;
-	if (req && ldms_ctrl_request(cli, req, &rsp, timeout_ms > 0 ? timeout_ms : 10000) == 0) {
+	/* a daemon that ignores control messages must not stall every connect for long */
+	int probe_ms = timeout_ms > 0 && timeout_ms < 5000 ? timeout_ms : 5000;
+	if (req && ldms_ctrl_request(cli, req, &rsp, probe_ms) == 0) {
 		const char *t = ldms_ctrl_msg_rsp_err(rsp) ? NULL : ldms_ctrl_msg_text(rsp);
 		if (t) {
 			cli->peer_version = strdup(t);

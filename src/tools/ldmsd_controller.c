@@ -179,6 +179,9 @@ static int remote(struct ctl *c, const char *verb, const char *args)
 	if (rc) {
 		if (rc == -ENOTSUP)
 			printf("'%s' is not supported by the daemon's version.\n", verb);
+		else if (rc == -ETIMEDOUT)
+			printf("Error: no response from the daemon within %d seconds.\n",
+			       REQ_TIMEOUT_MS / 1000);
 		else
 			printf("Failed to send the command. The connection might be disconnected "
 			       "(%s).\n",
