@@ -19,6 +19,9 @@
 
 #include "xprt_int.h"
 
+/* Output queued for a peer above which its input is no longer read. */
+#define XPRT_OUT_HIWAT (64u * 1024 * 1024)
+
 static atomic_int live_count;
 static atomic_uint_fast64_t rail_gn;
 static _Atomic int64_t cred_override_uid = -1, cred_override_gid = -1;
@@ -692,6 +695,14 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 	ldms_xprt_get(x);
 	while (x->state != XS_CLOSED && !x->flush_close) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > XPRT_OUT_HIWAT) {
+			/* the peer does not read its answers: stop reading its requests */
+			x->rd_paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: input paused until the peer reads",
+				 x->peer_str);
+			break;
+		}
 		avail = evbuffer_get_length(in);
 		if (avail < ZAP_HDR_LEN)
 			break;
@@ -754,8 +765,15 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct ldms_xprt *x = arg;
 
-	if (x->flush_close && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (x->flush_close) {
 		xprt_close_now(x, x->close_err, NULL);
+	} else if (x->rd_paused && x->state != XS_CLOSED) {
+		x->rd_paused = 0;
+		bufferevent_enable(bev, EV_READ);
+		read_cb(bev, x); /* frames already buffered */
+	}
 }
 
 static void sock_opts(struct ldms_xprt *x)

@@ -106,6 +106,7 @@ struct ldms_xprt {
 	char reason[512];
 	int close_err;	 /* errno of the close, for connect_sync */
 	int flush_close; /* close once the output buffer drained (REJECTED sent) */
+	int rd_paused;	 /* input not read until the output drained */
 	evutil_socket_t accept_fd;
 	int64_t cred_ovr_uid, cred_ovr_gid; /* test hook, captured at accept */
 	/* sync connect */

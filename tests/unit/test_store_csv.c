@@ -571,7 +571,8 @@ static void counter_store(struct inst *in, void *ctx, struct policy *pol, ldms_s
 	assert_int_equal(P->store(&in->h, ctx, s, &pol->p), 0);
 }
 
-/* rolltype=3: 5 rows per file, 12 rows -> 5+5+2, names <schema>.<epoch> distinct. */
+/* rolltype=3: 5 rows per file, 12 rows -> 5+5+2, names <schema>.<epoch> distinct;
+ * rolltype=4 by bytes. */
 static void test_roll_records(void **state)
 {
 	char *dir = mkdir_tmp("roll3"), d[512], cdir[600];
@@ -591,6 +592,29 @@ static void test_roll_records(void **state)
 	P->store_close(&in.h, ctx);
 	snprintf(cdir, sizeof(cdir), "%s/r", d);
 	assert_int_equal(check_rows(cdir, "cnt", 12, 5), 3);
+	P->term(&in.h);
+
+	/* rolltype=4: a file is closed once it holds rollover bytes (minimum 1024) */
+	inst_init(&in, "csv4b");
+	assert_int_equal(inst_config(&in, &err, "path=%s rolltype=4 rollover=10 rollempty=0", d),
+			 0);
+	policy_all(&pol, s, "b");
+	assert_int_equal(P->store_open(&in.h, &pol.p, s, &ctx, &err), 0);
+	for (uint64_t v = 0; v < 100; v++)
+		counter_store(&in, ctx, &pol, s, v);
+	P->store_close(&in.h, ctx);
+	snprintf(cdir, sizeof(cdir), "%s/b", d);
+	int files = check_rows(cdir, "cnt", 100, 0), cnt;
+	assert_true(files >= 3);
+	char **names = list_dir(cdir, &cnt);
+	for (int i = 0; i < cnt - 1; i++) {
+		struct stat sb;
+		char path[1200];
+		snprintf(path, sizeof(path), "%s/%s", cdir, names[i]);
+		assert_int_equal(stat(path, &sb), 0);
+		assert_true(sb.st_size >= 1024 && sb.st_size < 1024 + 64);
+	}
+	free_list(names);
 	P->term(&in.h);
 	ldms_set_delete(s);
 }

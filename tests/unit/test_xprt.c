@@ -418,6 +418,35 @@ static void test_lookup_update(void **state)
 	assert_int_equal(ldms_metric_get_u64(m, 0), 99);
 	lk_release(&l);
 
+	/* a set with a ring of data copies */
+	{
+		struct ldms_schema *rs = ldms_schema_new("ring");
+		ldms_set_t r;
+		struct lk rl;
+
+		ldms_schema_metric_add(rs, "v", LDMS_V_U64, NULL);
+		ldms_schema_array_card_set(rs, 3);
+		r = ldms_set_new("node/ring", rs);
+		assert_non_null(r);
+		assert_int_equal(ldms_set_publish(r), 0);
+		for (int i = 0; i < 5; i++) {
+			ldms_transaction_begin(r);
+			ldms_metric_set_u64(r, 0, 100 + i);
+			ldms_transaction_end(r);
+			if (i == 0) {
+				assert_int_equal(lookup(x, "node/ring", 0, &rl), 0);
+				assert_int_equal(ldms_set_array_card_get(rl.sets[0]), 3);
+			}
+			assert_int_equal(update(rl.sets[0]), 0);
+			assert_memory_equal(ldms_set_mem(rl.sets[0]), ldms_set_mem(r),
+					    ldms_set_mem_size(r));
+			assert_int_equal(ldms_metric_get_u64(rl.sets[0], 0), 100 + i);
+		}
+		lk_release(&rl);
+		ldms_set_delete(r);
+		ldms_schema_delete(rs);
+	}
+
 	/* by schema: both tschema sets, not other/c */
 	assert_int_equal(lookup(x, "tschema", LDMS_LOOKUP_BY_SCHEMA, &l), 0);
 	assert_int_equal(l.n, 2);
@@ -742,6 +771,58 @@ static void test_golden_connect(void **state)
 	}
 	close(fd);
 
+	/* wrong LDMS version / zap signature: REJECTED with a reason, then closed */
+	{
+		const int offs[] = {36 + 1, 24};
+		const char *why[] = {"LDMS protocol version", "signature"};
+		for (int i = 0; i < 2; i++) {
+			char c;
+			fd = raw_connect();
+			g = wire_vector("connect_rail", &len);
+			g[offs[i]] ^= 0x40;
+			assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
+			free(g);
+			len = raw_read_frame(fd, buf, sizeof(buf));
+			assert_int_equal(zap_frame_decode(buf, len, &f), 0);
+			assert_int_equal(f.hdr.type, ZAP_MSG_REJECTED);
+			assert_non_null(strstr((const char *)f.data, why[i]));
+			assert_int_equal(recv(fd, &c, 1, 0), 0);
+			close(fd);
+		}
+	}
+
+	/* DIR with updates: the pushed DIR_UPDATE_REPLY is shaped like upstream's */
+	{
+		ldms_set_t s;
+		fd = raw_connect();
+		g = wire_vector("connect_rail", &len);
+		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
+		free(g);
+		assert_true(raw_read_frame(fd, buf, sizeof(buf)) > 0);
+		g = wire_vector("ack_accepted", &len);
+		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
+		free(g);
+		g = wire_vector("dir_notify", &len);
+		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
+		free(g);
+		len = raw_read_frame(fd, buf, sizeof(buf));
+		assert_int_equal(zap_frame_decode(buf, len, &f), 0);
+		assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
+		assert_int_equal(lm.cmd, LDMS_CMD_DIR_REPLY);
+		s = make_set(schema, "node/raw", 3);
+		len = raw_read_frame(fd, buf, sizeof(buf));
+		assert_int_equal(zap_frame_decode(buf, len, &f), 0);
+		assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
+		assert_int_equal(lm.cmd, LDMS_CMD_DIR_UPDATE_REPLY);
+		assert_true(lm.xid == 0x00007f28300011f0ULL); /* the DIR's xid */
+		assert_int_equal(lm.u.dir_reply.type, LDMS_DIR_ADD);
+		assert_memory_equal(lm.u.dir_reply.json,
+				    "{ \"directory\" : [  {\"name\":\"node/raw\"", 32);
+		assert_memory_equal(lm.u.dir_reply.json + lm.u.dir_reply.json_len - 4, " ]}\0", 4);
+		close(fd);
+		ldms_set_delete(s);
+	}
+
 	/* legacy client mode of ldms-c itself */
 	{
 		struct ldms_xprt_opts o = {
@@ -756,6 +837,80 @@ static void test_golden_connect(void **state)
 		ldms_dir_free(d);
 		ldms_xprt_close(x);
 	}
+}
+
+/* Raw rail connection past ACK_ACCEPTED (auth none). */
+static int raw_session(void)
+{
+	uint8_t buf[256];
+	size_t len;
+	uint8_t *g;
+	int fd = raw_connect();
+
+	g = wire_vector("connect_rail", &len);
+	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
+	free(g);
+	assert_true(raw_read_frame(fd, buf, sizeof(buf)) > 0);
+	g = wire_vector("ack_accepted", &len);
+	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
+	free(g);
+	return fd;
+}
+
+/* A peer that pipelines reads without reading the answers is paused, not
+ * buffered without bound; once it reads, every answer comes, in order. */
+static void test_read_backpressure(void **state)
+{
+	const int nreq = 80;
+	struct ldms_schema *bs = ldms_schema_new("big");
+	uint8_t lk[128], frame[256], *big = malloc(2 * 1024 * 1024);
+	struct ldms_rdv_lookup r;
+	struct zap_frame f;
+	ldms_set_t s;
+	size_t len;
+	int fd, i, n;
+
+	ldms_schema_metric_array_add(bs, "a", LDMS_V_U64_ARRAY, 128 * 1024, NULL);
+	s = ldms_set_new("node/big", bs);
+	assert_non_null(s);
+	assert_int_equal(ldms_set_publish(s), 0);
+	fd = raw_session();
+	n = ldms_enc_lookup(lk + ZAP_SENDRECV_HDR, sizeof(lk) - ZAP_SENDRECV_HDR, 42, 0,
+			    "node/big");
+	n = zap_encode_data(frame, sizeof(frame), ZAP_MSG_SENDRECV, 1, lk + ZAP_SENDRECV_HDR,
+			    (uint32_t)n);
+	assert_int_equal(send(fd, frame, (size_t)n, 0), n);
+	len = raw_read_frame(fd, big, 2 * 1024 * 1024);
+	assert_int_equal(zap_frame_decode(big, len, &f), 0);
+	assert_int_equal(f.hdr.type, ZAP_MSG_RENDEZVOUS);
+	assert_int_equal(ldms_rdv_lookup_decode(f.data, f.data_len, &r), 0);
+	ldms_rdv_lookup_release(&r);
+	for (i = 0; i < nreq; i++) {
+		zap_encode_read_req(frame, sizeof(frame), 1000 + i, i, f.map_key, f.addr,
+				    f.read_len);
+		assert_int_equal(send(fd, frame, ZAP_READ_REQ_LEN, 0), ZAP_READ_REQ_LEN);
+	}
+	/* out of range: error status, still in order */
+	zap_encode_read_req(frame, sizeof(frame), 5000, 0, f.map_key, f.addr + 8, f.read_len);
+	assert_int_equal(send(fd, frame, ZAP_READ_REQ_LEN, 0), ZAP_READ_REQ_LEN);
+	usleep(200000); /* let the server fill its output and pause */
+	for (i = 0; i < nreq; i++) {
+		struct zap_frame rf;
+		len = raw_read_frame(fd, big, 2 * 1024 * 1024);
+		assert_int_equal(zap_frame_decode(big, len, &rf), 0);
+		assert_int_equal(rf.hdr.type, ZAP_MSG_READ_RESP);
+		assert_int_equal(rf.hdr.xid, 1000 + i);
+		assert_int_equal(rf.status, 0);
+		assert_int_equal(rf.data_len, f.read_len);
+	}
+	len = raw_read_frame(fd, big, 2 * 1024 * 1024);
+	assert_int_equal(zap_frame_decode(big, len, &f), 0);
+	assert_int_equal(f.hdr.xid, 5000);
+	assert_int_equal(f.status, ZAP_ERR_REMOTE_LEN);
+	close(fd);
+	free(big);
+	ldms_set_delete(s);
+	ldms_schema_delete(bs);
 }
 
 static void test_cycles(void **state)
@@ -812,6 +967,7 @@ int main(void)
 	    cmocka_unit_test(test_access_control),
 	    cmocka_unit_test(test_malformed_frame),
 	    cmocka_unit_test(test_golden_connect),
+	    cmocka_unit_test(test_read_backpressure),
 	    cmocka_unit_test(test_cycles),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

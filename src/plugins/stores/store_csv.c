@@ -66,17 +66,22 @@ __attribute__((format(printf, 2, 3))) static void csv_buf_fmt(struct csv_buf *b,
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	csv_buf_reserve(b, (size_t)n);
+	csv_buf_reserve(b, 32); /* most values fit: one vsnprintf */
 	if (b->oom)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		csv_buf_reserve(b, (size_t)n);
+		if (b->oom)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -129,6 +134,7 @@ struct csv_store {
 	int64_t byte_count;   /* bytes in the current data file */
 	int64_t rows_flushed; /* store_count / byte_count at the last flush */
 	int64_t bytes_flushed;
+	struct csv_buf row;  /* reused for every row */
 	bool header_pending; /* layout unknown at open: header written at the first row */
 	bool warned_type, warned_write;
 };
@@ -1085,6 +1091,7 @@ static void csv_store_free(struct csv_store *st)
 	csv_cols_free(st);
 	free(st->header_line);
 	free(st->kind_line);
+	free(st->row.p);
 	free(st->container);
 	free(st->schema);
 	free(st->base);
@@ -1196,7 +1203,7 @@ static int csv_store(struct ldmsd_plugin_handle *h, void *store_ctx, ldms_set_t 
 {
 	struct csv_store *st = store_ctx;
 	struct csv_plugin *pl = st->pl;
-	struct csv_buf row = {0};
+	struct csv_buf *row = &st->row;
 	int rc = 0;
 
 	pthread_mutex_lock(&st->lock);
@@ -1221,12 +1228,14 @@ static int csv_store(struct ldmsd_plugin_handle *h, void *store_ctx, ldms_set_t 
 		rc = -EBADF;
 		goto out;
 	}
-	csv_row_build(st, set, &row);
-	if (row.oom) {
+	row->len = 0;
+	row->oom = 0;
+	csv_row_build(st, set, row);
+	if (row->oom) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (fwrite(row.p, 1, row.len, st->file) != row.len) {
+	if (fwrite(row->p, 1, row->len, st->file) != row->len) {
 		rc = errno ? -errno : -EIO;
 		if (!st->warned_write)
 			CSV_LOG(pl, LDMS_LERROR, "cannot write to '%s': %s", st->data_name,
@@ -1236,11 +1245,10 @@ static int csv_store(struct ldmsd_plugin_handle *h, void *store_ctx, ldms_set_t 
 	}
 	st->warned_write = false;
 	st->store_count++;
-	st->byte_count += (int64_t)row.len;
+	st->byte_count += (int64_t)row->len;
 	csv_flush_policy(st);
 out:
 	pthread_mutex_unlock(&st->lock);
-	free(row.p);
 	return rc;
 }
 
