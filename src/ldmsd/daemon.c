@@ -40,6 +40,7 @@ struct ldmsd *ldmsd_new(void)
 	if (mem && !ldms_parse_size(mem, &sz) && sz > 0)
 		d->s.set_memory = sz;
 	snprintf(d->s.auth_plugin, sizeof(d->s.auth_plugin), "none");
+	ldmsd_ctrl_install(d);
 
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

@@ -14,8 +14,11 @@
 #include <ldms/ldms_util.h>
 #include <ldms/ldms_xprt.h>
 
-#define LDMSD_LOG	       "ldmsd"
-#define LDMSD_PROTO_VERSION    "4.2.0.0"
+#define LDMSD_LOG	    "ldmsd"
+#define LDMSD_PROTO_VERSION "4.2.0.0"
+/* The upstream release whose config language and control ids ldms-c speaks; clients
+ * pick their request-id table from it (version request, "LDMSD Version"). */
+#define LDMSD_COMPAT_VERSION   "4.5.3.0"
 #define LDMSD_DEFAULT_PORT     "411"
 #define LDMSD_DEFAULT_AUTH_DOM "DEFAULT"
 
@@ -150,6 +153,10 @@ int ldmsd_listen_start_all(struct ldmsd *d, struct ldms_err *err);
 void ldmsd_listen_close_all(struct ldmsd *d);
 void ldmsd_auth_doms_free(struct ldmsd *d);
 int ldmsd_listen_count(struct ldmsd *d);
+
+/* ---- control requests from the network (ctrl.c) ------------------------------------- */
+/* Installs the ctrl_recv/ctrl_disconnect hooks (done by ldmsd_new). */
+void ldmsd_ctrl_install(struct ldmsd *d);
 
 /* ---- plugins (plugin.c) -------------------------------------------------------------- */
 /* Stop every sampler and unload every instance (shutdown). */

@@ -63,8 +63,8 @@ void ldmsd_auth_doms_free(struct ldmsd *d)
 /* ---- listeners ----------------------------------------------------------------------------- */
 static void listen_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
 {
-	struct ldmsd_listen *l = arg;
-	struct ldmsd *d = l->d;
+	/* the daemon, not the listener: accepted connections outlive their listener */
+	struct ldmsd *d = arg;
 	switch (e->type) {
 	case LDMS_XPRT_EVENT_RECV:
 		if (d->ctrl_recv)
@@ -94,7 +94,7 @@ static int listen_start(struct ldmsd *d, struct ldmsd_listen *l, struct ldms_err
 	    .rate_limit = l->rx_rate,
 	    .msg_enabled = d->s.msg_enabled,
 	};
-	l->l = ldms_listen(l->xprt, l->host, l->port, &a->cfg, &opts, listen_cb, l, err);
+	l->l = ldms_listen(l->xprt, l->host, l->port, &a->cfg, &opts, listen_cb, d, err);
 	if (!l->l) {
 		int rc = err && err->rc ? err->rc : -EIO;
 		if (err && !err->msg[0])

@@ -462,7 +462,7 @@ void ldmsd_cli_free(struct ldmsd_cli *cli)
 
 void ldmsd_version_print(FILE *f)
 {
-	fprintf(f, "LDMSD Version: %s (ldms-c)\n", LDMSC_VERSION);
+	fprintf(f, "LDMSD Version: %s (ldms-c %s)\n", LDMSD_COMPAT_VERSION, LDMSC_VERSION);
 	fprintf(f, "LDMS Protocol Version: %s\n", LDMSD_PROTO_VERSION);
 	fprintf(f, "LDMSD Plugin Interface Version: %d.0.0.0\n", LDMSD_PLUGIN_API_VERSION);
 }

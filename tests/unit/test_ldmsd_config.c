@@ -706,6 +706,88 @@ static void test_plugins(void **state)
 	ldmsd_free(d); /* unloads m2 and la1 */
 }
 
+/* ---- the network path: control requests over a real loopback connection ------------------------
+ */
+static struct ldms_ctrl_msg *request(struct ldms_ctrl_client *cli, uint32_t id, const char *name,
+				     uint32_t *err)
+{
+	struct ldms_ctrl_msg *req = ldms_ctrl_req_new(id), *rsp = NULL;
+	assert_non_null(req);
+	if (name)
+		assert_int_equal(ldms_ctrl_req_attr_add(req, LDMSD_ATTR_NAME, name), 0);
+	assert_int_equal(ldms_ctrl_request(cli, req, &rsp, 5000), 0);
+	ldms_ctrl_msg_free(req);
+	*err = ldms_ctrl_msg_rsp_err(rsp);
+	return rsp;
+}
+
+static void test_net_path(void **state)
+{
+	struct ldmsd *d = ldmsd_new();
+	struct ldmsd_reply rep;
+	struct ldms_err e;
+	char path[512], vpath[600];
+	uint32_t err;
+	ldmsd_reply_init(&rep);
+	ldms_err_clear(&e);
+	snprintf(path, sizeof(path), "%s/ldmsd.pid", tmpdir);
+	snprintf(vpath, sizeof(vpath), "%s.version", path);
+	assert_int_equal(exec_line(d, "listen xprt=sock port=0 host=127.0.0.1", &rep), 0);
+	assert_int_equal(exec_line(d, "pid_file path=${LDMSC_TEST_TMP}/ldmsd.pid", &rep), 0);
+	assert_int_equal(ldmsd_start(d, &e), 0);
+	assert_int_equal(access(path, R_OK), 0);
+	assert_int_equal(access(vpath, R_OK), 0);
+	const char *port = TAILQ_FIRST(&d->listeners)->port;
+	assert_string_not_equal(port, "0");
+
+	struct ldms_ctrl_client *cli =
+	    ldms_ctrl_client_connect("127.0.0.1", port, "sock", NULL, 5000, &e);
+	assert_non_null(cli);
+	struct ldms_ctrl_msg *rsp = request(cli, LDMSD_VERSION_REQ, NULL, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(strstr(ldms_ctrl_msg_text(rsp), "\"LDMSD Version\":\"4.5."));
+	ldms_ctrl_msg_free(rsp);
+	assert_int_equal(ldms_ctrl_client_ver(cli), LDMS_CTRL_V_MAIN);
+
+	rsp = request(cli, LDMSD_PLUGN_LOAD_REQ, "meminfo", &err);
+	assert_int_equal(err, 0);
+	assert_null(ldms_ctrl_msg_text(rsp));
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_PLUGN_LOAD_REQ, "meminfo", &err);
+	assert_int_equal(err, EEXIST);
+	assert_string_equal(ldms_ctrl_msg_text(rsp),
+			    "load: plugin instance 'meminfo' is already loaded");
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_PLUGN_LOAD_REQ, NULL, &err);
+	assert_int_equal(err, EINVAL);
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_CFG_CNTR_REQ, NULL, &err);
+	assert_string_equal(ldms_ctrl_msg_text(rsp), "2");
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_PLUGN_STATUS_REQ, NULL, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(strstr(ldms_ctrl_msg_text(rsp), "[{\"name\":\"meminfo\",\"plugin\":"));
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_DAEMON_STATUS_REQ, NULL, &err);
+	assert_string_equal(ldms_ctrl_msg_text(rsp), "{\"state\":\"ready\"}");
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_PRDCR_STATUS_REQ, NULL, &err);
+	assert_int_equal(err, ENOSYS);
+	ldms_ctrl_msg_free(rsp);
+	ldms_ctrl_client_close(cli);
+
+	/* listen after start-up listens at once */
+	assert_int_equal(exec_line(d, "listen xprt=sock port=0 host=127.0.0.1 auth=DEFAULT", &rep),
+			 0);
+	assert_string_not_equal(TAILQ_LAST(&d->listeners, ldmsd_listen_list)->port, "0");
+	assert_int_equal(exec_line(d, "set_memory size=1m", &rep), -EBUSY);
+
+	ldmsd_reply_free(&rep);
+	ldmsd_free(d);
+	assert_int_not_equal(access(path, F_OK), 0);  /* removed at exit */
+	assert_int_not_equal(access(vpath, F_OK), 0); /* banner mode 1 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -715,7 +797,7 @@ int main(void)
 	    cmocka_unit_test(test_attrs_parse),	    cmocka_unit_test(test_validate_net),
 	    cmocka_unit_test(test_not_implemented), cmocka_unit_test(test_daemon_cmds),
 	    cmocka_unit_test(test_options),	    cmocka_unit_test(test_two_pass),
-	    cmocka_unit_test(test_plugins),
+	    cmocka_unit_test(test_plugins),	    cmocka_unit_test(test_net_path),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
