@@ -166,6 +166,8 @@ static int jerr(struct ldms_err *err, size_t idx, const char *fmt, ...)
 	return ldms_err_set(err, -EPROTO, "directory entry %zu: %s", idx, msg);
 }
 
+/* jansson integers are signed 64-bit, so a gn above 2^63-1 is rejected (a
+ * generation number never gets there: one increment per metric write). */
 static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *out, size_t idx,
 		    struct ldms_err *err)
 {

@@ -186,19 +186,35 @@ int ldms_enc_set_delete(uint8_t *buf, size_t cap, uint64_t xid, const char *name
 	return (int)len;
 }
 
-int ldms_enc_dir_reply(uint8_t *buf, size_t cap, uint32_t cmd, uint64_t xid, uint32_t rc,
-		       uint32_t type, uint32_t more, const char *json, uint32_t json_len)
+int ldms_enc_dir_reply_hdr(uint8_t *buf, size_t cap, uint32_t cmd, uint64_t xid, uint32_t rc,
+			   uint32_t type, uint32_t more, uint32_t json_len)
 {
 	size_t len = (size_t)LDMS_DIR_REPLY_HDR + json_len;
 
 	if (len > LDMS_MSG_MAX)
 		return -EMSGSIZE;
-	if (cap < len)
+	if (cap < LDMS_DIR_REPLY_HDR)
 		return -ENOSPC;
 	ldms_enc_reply_hdr(buf, cap, cmd, xid, rc, (uint32_t)len);
 	wire_put_be32(buf + 20, type);
 	wire_put_be32(buf + 24, more);
 	wire_put_be32(buf + 28, json_len);
+	return LDMS_DIR_REPLY_HDR;
+}
+
+int ldms_enc_dir_reply(uint8_t *buf, size_t cap, uint32_t cmd, uint64_t xid, uint32_t rc,
+		       uint32_t type, uint32_t more, const char *json, uint32_t json_len)
+{
+	size_t len = (size_t)LDMS_DIR_REPLY_HDR + json_len;
+	int n;
+
+	if (len > LDMS_MSG_MAX)
+		return -EMSGSIZE;
+	if (cap < len)
+		return -ENOSPC;
+	n = ldms_enc_dir_reply_hdr(buf, cap, cmd, xid, rc, type, more, json_len);
+	if (n < 0)
+		return n;
 	if (json_len)
 		memcpy(buf + LDMS_DIR_REPLY_HDR, json, json_len);
 	return (int)len;

@@ -100,6 +100,10 @@ int ldms_enc_lookup(uint8_t *buf, size_t cap, uint64_t xid, uint32_t flags, cons
 int ldms_enc_send(uint8_t *buf, size_t cap, uint32_t cmd, uint64_t xid, const void *data,
 		  uint32_t len);
 int ldms_enc_set_delete(uint8_t *buf, size_t cap, uint64_t xid, const char *name);
+/* DIR_REPLY / DIR_UPDATE_REPLY header only (LDMS_DIR_REPLY_HDR bytes); json_len
+ * bytes of JSON must follow. */
+int ldms_enc_dir_reply_hdr(uint8_t *buf, size_t cap, uint32_t cmd, uint64_t xid, uint32_t rc,
+			   uint32_t type, uint32_t more, uint32_t json_len);
 /* DIR_REPLY / DIR_UPDATE_REPLY. */
 int ldms_enc_dir_reply(uint8_t *buf, size_t cap, uint32_t cmd, uint64_t xid, uint32_t rc,
 		       uint32_t type, uint32_t more, const char *json, uint32_t json_len);

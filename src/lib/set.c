@@ -145,6 +145,8 @@ struct ldms_schema {
 	uint64_t desc_total;
 	uint64_t meta_vals;
 	uint64_t data_vals;
+	int digest_valid; /* digest cache, reset by every add */
+	uint8_t digest[LDMS_DIGEST_LEN];
 };
 
 /* Longest schema name whose ldms_name (name, NUL, digest, NUL) fits a u8 length. */
@@ -235,6 +237,7 @@ static int schema_add(struct ldms_schema *s, const char *name, enum ldms_value_t
 	m->desc_sz = (uint32_t)SET_ROUNDUP8(VD_FIXED_LEN + nu_len);
 	m->slot_sz = (uint32_t)SET_ROUNDUP8(vsize);
 	s->desc_total += m->desc_sz;
+	s->digest_valid = 0;
 	if (flags & LDMS_MDESC_F_META)
 		s->meta_vals += m->slot_sz;
 	else
@@ -299,17 +302,27 @@ static void digest_update(EVP_MD_CTX *ctx, const char *name, uint8_t type)
 
 void ldms_schema_digest(const struct ldms_schema *s, uint8_t out[LDMS_DIGEST_LEN])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx;
 	unsigned int len = LDMS_DIGEST_LEN;
+	struct ldms_schema *ms = (struct ldms_schema *)s; /* the cache is not part of the value */
 
 	memset(out, 0, LDMS_DIGEST_LEN);
-	if (!ctx || !s)
-		goto out;
+	if (!s)
+		return;
+	if (s->digest_valid) {
+		memcpy(out, s->digest, LDMS_DIGEST_LEN);
+		return;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return;
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	for (int i = 0; i < s->n; i++)
 		digest_update(ctx, s->m[i].name, s->m[i].type);
-	EVP_DigestFinal_ex(ctx, out, &len);
-out:
+	if (EVP_DigestFinal_ex(ctx, out, &len) == 1) {
+		memcpy(ms->digest, out, LDMS_DIGEST_LEN);
+		ms->digest_valid = 1;
+	}
 	EVP_MD_CTX_free(ctx);
 }
 

@@ -162,6 +162,21 @@ int zap_encode_connect(uint8_t *buf, size_t cap, uint32_t xid, const void *data,
 	return (int)len;
 }
 
+int zap_encode_rendezvous_hdr(uint8_t *buf, size_t cap, uint32_t xid, uint32_t map_key,
+			      uint32_t acc, uint64_t addr, uint32_t map_len, uint32_t msg_len)
+{
+	size_t len = (size_t)ZAP_RENDEZVOUS_HDR + msg_len;
+
+	if (cap < ZAP_RENDEZVOUS_HDR || len > ZAP_MAX_FRAME)
+		return -ENOSPC;
+	zap_hdr_encode(buf, ZAP_MSG_RENDEZVOUS, (uint32_t)len, xid, 0);
+	wire_put_le32(buf + 20, map_key);
+	wire_put_be32(buf + 24, acc);
+	wire_put_be64(buf + 28, addr);
+	wire_put_be32(buf + 36, map_len);
+	return ZAP_RENDEZVOUS_HDR;
+}
+
 int zap_encode_rendezvous(uint8_t *buf, size_t cap, uint32_t xid, uint32_t map_key, uint32_t acc,
 			  uint64_t addr, uint32_t map_len, const void *msg, uint32_t msg_len)
 {
@@ -169,11 +184,7 @@ int zap_encode_rendezvous(uint8_t *buf, size_t cap, uint32_t xid, uint32_t map_k
 
 	if (len > cap || len > ZAP_MAX_FRAME)
 		return -ENOSPC;
-	zap_hdr_encode(buf, ZAP_MSG_RENDEZVOUS, (uint32_t)len, xid, 0);
-	wire_put_le32(buf + 20, map_key);
-	wire_put_be32(buf + 24, acc);
-	wire_put_be64(buf + 28, addr);
-	wire_put_be32(buf + 36, map_len);
+	zap_encode_rendezvous_hdr(buf, cap, xid, map_key, acc, addr, map_len, msg_len);
 	if (msg_len)
 		memcpy(buf + ZAP_RENDEZVOUS_HDR, msg, msg_len);
 	return (int)len;

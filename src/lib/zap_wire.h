@@ -98,6 +98,9 @@ int zap_encode_connect(uint8_t *buf, size_t cap, uint32_t xid, const void *data,
 /* RENDEZVOUS: msg is the LDMS rendezvous message; map_len the mapped length. */
 int zap_encode_rendezvous(uint8_t *buf, size_t cap, uint32_t xid, uint32_t map_key, uint32_t acc,
 			  uint64_t addr, uint32_t map_len, const void *msg, uint32_t msg_len);
+/* RENDEZVOUS header only (40 bytes); msg_len bytes of LDMS message must follow. */
+int zap_encode_rendezvous_hdr(uint8_t *buf, size_t cap, uint32_t xid, uint32_t map_key,
+			      uint32_t acc, uint64_t addr, uint32_t map_len, uint32_t msg_len);
 int zap_encode_read_req(uint8_t *buf, size_t cap, uint32_t xid, uint64_t ctxt, uint32_t map_key,
 			uint64_t src_ptr, uint32_t len);
 /* READ_RESP header only (36 bytes); data_len bytes of data must follow. */

@@ -119,7 +119,7 @@ def test_sampler_node_plain_long_verbose(ldmsd_factory):
     )
     for row, name in zip(lines[2 : 2 + len(SETS)], SETS):
         assert row[15:40].rstrip() == name
-        assert row[40:47] == "    CL "
+        assert row[40:47] == "   CL  "
         assert "-rw-r--r--" in row
         assert row.endswith('"updt_hint_us"="1000000:0" ')
 
@@ -208,6 +208,7 @@ def test_auth_ovis(ldmsd_factory, ovis_secret):
         out = ldms_ls(d.port, auth=wrong)
         assert out.returncode != 0, wrong
         assert out.stdout == "Connection failed/rejected.\n", (wrong, out.stdout, out.stderr)
+        assert "ovis" in out.stderr or "auth" in out.stderr, out.stderr
     # the daemon survives refused clients
     assert ldms_ls(d.port, auth=auth).returncode == 0
 
@@ -331,3 +332,56 @@ def test_connect_cycles_leave_fds_and_rss_flat(ldmsd_factory):
     assert rss1 - rss0 < 4096, (rss0, rss1)
     # and the daemon still serves
     assert ldms_ls(d.port).stdout == "cyc/meminfo\ncyc/procstat\ncyc/vmstat\n"
+
+
+# ---- the golden test_sampler sets through the daemon ------------------------------------
+
+TS_SCHEMA = (
+    "action=add_schema schema=golden metrics=component_id:meta:u64:7:1:,m_u32:meta:u32:99:1:,"
+    "v_u8:data:u8:200:1:,v_u32:data:u32:4000000000:1:,v_u64:data:u64:1234567890123:1:,"
+    "v_s32:data:s32:-123456:1:,v_d64:data:d64:3.25:1:sec,v_str:data:char_array:X:8:,"
+    "v_u64a:data:u64_array:42:3:"
+)
+
+
+def test_golden_test_sampler_output(ldmsd_factory):
+    """wire/03-test-sampler's daemon config; ldms_ls -l and -v print what upstream
+    printed (the sampled set's time stamps masked)."""
+    import time
+
+    interval = 3600 * 1000000
+    target = (int(time.time()) + 3) * 1000000  # one sample, 3 s from now
+    offset = target % interval
+    if offset > interval // 2:
+        offset -= interval
+    conf = (
+        "load name=ts_static plugin=test_sampler\n"
+        "config name=ts_static %s\n"
+        "config name=ts_static action=add_set instance=golden/static schema=golden "
+        "producer=golden component_id=7\n"
+        "load name=ts_sampled plugin=test_sampler\n"
+        "config name=ts_sampled %s\n"
+        "config name=ts_sampled action=add_set instance=golden/sampled schema=golden "
+        "producer=golden component_id=7\n"
+        "start name=ts_sampled interval=%dus offset=%dus\n" % (TS_SCHEMA, TS_SCHEMA, interval, offset)
+    )
+    d = ldmsd_factory("ts", conf)
+    wait_for_sets(d.port, ["golden/sampled"], timeout=20)
+    setup = golden("wire/03-test-sampler/setup.txt")
+
+    out = ldms_ls(d.port, "-l")
+    assert out.returncode == 0
+    want = setup.split("-a none -l\n", 1)[1].split("rc=0\n", 1)[0]
+    stamp = re.compile(r"last update: .* \[\d+us\] ")
+    assert stamp.sub("last update: X ", out.stdout) == stamp.sub("last update: X ", want)
+    # the never-sampled set, byte for byte (time stamp 0 in UTC)
+    assert want.split("\n\n")[1] in out.stdout
+
+    out = ldms_ls(d.port, "-v")
+    want = setup.split("-a none -v\n", 1)[1].split("\n\n", 1)[0] + "\n"
+    mine = out.stdout.split("\n")
+    gold = want.split("\n")
+    assert mine[:2] == gold[:2] and mine[4:] == gold[4:]
+    assert mine[3] == gold[3]  # golden/static row, identical
+    assert mine[2][:93] == gold[2][:93]  # golden/sampled up to the time stamp
+    assert mine[2].endswith('"updt_hint_us"="%d:%d" ' % (interval, offset))

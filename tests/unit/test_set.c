@@ -3,6 +3,7 @@
  * vmstat), gn/transaction rules, the ring, remote validation of hostile bytes,
  * the registry with observers, and set info. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -944,6 +945,73 @@ static void test_authz_defaults(void **state)
 	ldms_set_put(s);
 }
 
+/* Publishers, deleters and readers on several threads at once (ASan/UBSan run). */
+static void *churn(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	struct ldms_schema *sch = ldms_schema_new("churn");
+	char name[64];
+
+	ldms_schema_metric_add(sch, "v", LDMS_V_U64, NULL);
+	for (int k = 0; k < 2000; k++) {
+		snprintf(name, sizeof(name), "churn%d/%d", id, k % 50);
+		ldms_set_t s = ldms_set_new(name, sch), x;
+		if (!s)
+			continue;
+		if (ldms_set_publish(s) == 0) {
+			ldms_set_info_set(s, "k", name);
+			x = ldms_set_by_name(name);
+			if (x) {
+				ldms_metric_set_u64(x, 0, (uint64_t)k);
+				ldms_set_put(x);
+			}
+		}
+		ldms_set_delete(s);
+	}
+	ldms_schema_delete(sch);
+	return NULL;
+}
+
+static int count_cb(ldms_set_t s, void *arg)
+{
+	(*(size_t *)arg)++;
+	return ldms_set_card_get(s) == 1 ? 0 : 1;
+}
+
+static void *walker(void *arg)
+{
+	for (int k = 0; k < 2000; k++) {
+		size_t n = 0;
+		ldms_set_registry_foreach(count_cb, &n);
+		ldms_set_t s = ldms_set_by_name("churn0/7");
+		ldms_set_put(s);
+	}
+	return NULL;
+}
+
+static void obs_noop(ldms_set_t s, enum ldms_set_event ev, void *arg)
+{
+	__atomic_add_fetch((int *)arg, 1, __ATOMIC_RELAXED);
+}
+
+static void test_threads(void **state)
+{
+	pthread_t t[5];
+	size_t live0 = set_live_count();
+	int events = 0;
+
+	ldms_set_observer_add(obs_noop, &events);
+	for (intptr_t i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, churn, (void *)i);
+	pthread_create(&t[4], NULL, walker, NULL);
+	for (int i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	ldms_set_observer_del(obs_noop, &events);
+	assert_true(events >= 4 * 2000 * 3);
+	assert_int_equal(ldms_set_registry_count(), 0);
+	assert_int_equal(set_live_count(), live0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -954,6 +1022,7 @@ int main(void)
 	    cmocka_unit_test(test_ring),	   cmocka_unit_test(test_remote_golden),
 	    cmocka_unit_test(test_remote_reject),  cmocka_unit_test(test_registry),
 	    cmocka_unit_test(test_info),	   cmocka_unit_test(test_authz_defaults),
+	    cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
