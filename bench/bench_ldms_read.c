@@ -225,8 +225,11 @@ int main(int argc, char **argv)
 			rounds++;
 			dt = now_s() - t0;
 		} while (dt < seconds);
-		printf("sets %zu, rounds %ld, reads %ld in %.2f s: %.0f set reads/s\n", w.nsets,
-		       rounds, reads, dt, reads / dt);
+		struct ldms_xprt_stats st;
+		ldms_xprt_stats_get(&st);
+		printf("sets %zu, rounds %ld, reads %ld in %.2f s: %.0f set reads/s, %.1f MB/s "
+		       "received\n",
+		       w.nsets, rounds, reads, dt, reads / dt, (double)st.bytes_rx / dt / 1e6);
 		close_all(x, &w);
 	}
 	ldms_auth_cfg_free(&auth);
