@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "ldms_xprt.h"
 
 /* ==== Id tables ================================================================
  * ldms-c's canonical ids are the 4.5 (b4.5) numbering; translation to and from the
@@ -368,11 +371,17 @@ void ldms_ctrl_reasm_free(struct ldms_ctrl_reasm *r);
 void ldms_ctrl_reasm_set_ver(struct ldms_ctrl_reasm *r, enum ldms_ctrl_ver v);
 /* Feed one record. Returns 0 with *out NULL (more records needed), 0 with *out = a
  * complete message (caller frees), or a negative errno: -EINVAL malformed record or
- * attribute list, -EADDRINUSE SOM for a msg_no already in progress, -ENOENT
- * continuation without SOM, -E2BIG over max_msg, -ENOMEM. On error, *hdr_out (if not
- * NULL) holds the decoded header when it was readable (hdr_out->marker ==
- * LDMS_CTRL_MARKER), so a server can still answer msg_no with an error reply. The
- * partial message of that msg_no is discarded. */
+ * attribute list, -EADDRINUSE SOM for a msg_no already in progress (that message is
+ * kept), -ENOENT continuation without SOM, -E2BIG over max_msg, -ENOBUFS too many
+ * messages in progress, -ENOMEM. *hdr_out (if not NULL) receives the decoded header
+ * whenever it was readable (hdr_out->marker == LDMS_CTRL_MARKER), so a server can
+ * still answer msg_no with an error reply; on other errors the partial message of
+ * that msg_no is discarded.
+ * Server use: one reassembler per connection (V4_5); feed each RECV payload; for a
+ * complete message dispatch on ldms_ctrl_msg_req_id() (canonical ids; unknown wire
+ * ids come through raw -> answer ENOSYS), read values with ldms_ctrl_msg_attr_str(),
+ * check ldms_ctrl_cmd_perm(), answer with ldms_ctrl_send_rsp_str()/_json() with
+ * max_rec = ldms_xprt_msg_max(). */
 int ldms_ctrl_reasm_feed(struct ldms_ctrl_reasm *r, const void *rec, size_t len,
 			 struct ldms_ctrl_msg **out, struct ldms_ctrl_rec_hdr *hdr_out);
 /* Decode a complete single-buffer message (concatenated records of one msg_no). */
@@ -387,5 +396,62 @@ int ldms_ctrl_send_rsp_str(uint32_t msg_no, uint32_t rsp_err, const char *text, 
  * bytes (upstream sends no NUL). */
 int ldms_ctrl_send_rsp_json(uint32_t msg_no, uint32_t rsp_err, const char *json, size_t len,
 			    size_t max_rec, ldms_ctrl_send_fn send, void *arg);
+
+/* ==== Client ========================================================================
+ * Request/response over an ldms_t. Requests carry canonical ids; the client numbers
+ * them (msg_no), encodes them for the peer's version and collects the reply records
+ * from RECV events. After connecting, the client sends `version` (0x604, stable in
+ * every release) and selects the id table from "LDMSD Version": <= 4.4.x -> V4_4;
+ * >= 4.5 -> V_MAIN (main only appended to the 4.5 numbering, and b4.5 and main builds
+ * both report "4.5.x.N", so the superset is used; a 4.5 daemon answers a main-only
+ * command with an error); no usable answer -> V4_5. Thread-safe; several requests may
+ * be outstanding. */
+struct ldms_ctrl_client;
+
+/* Connect and authenticate (auth NULL = "none"), then probe the version. port is a
+ * string ("411"). Returns NULL with err filled (err->rc = -errno) on failure. */
+struct ldms_ctrl_client *ldms_ctrl_client_connect(const char *host, const char *port,
+						  const char *xprt,
+						  const struct ldms_auth_cfg *auth, int timeout_ms,
+						  struct ldms_err *err);
+/* Close the connection; pending asynchronous requests complete with -ECONNABORTED. */
+void ldms_ctrl_client_close(struct ldms_ctrl_client *cli);
+enum ldms_ctrl_ver ldms_ctrl_client_ver(struct ldms_ctrl_client *cli);
+void ldms_ctrl_client_set_ver(struct ldms_ctrl_client *cli, enum ldms_ctrl_ver v);
+/* JSON text of the peer's version reply ("" if unknown); valid until close. */
+const char *ldms_ctrl_client_peer_version(struct ldms_ctrl_client *cli);
+/* 0 while connected, else the negative errno that ended the connection */
+int ldms_ctrl_client_status(struct ldms_ctrl_client *cli);
+
+/* Synchronous request: assigns req's msg_no, sends it and waits up to timeout_ms
+ * (<= 0: no limit) for the reply. Returns 0 with *rsp (caller frees; check
+ * ldms_ctrl_msg_rsp_err()), or -ETIMEDOUT, -ECONNRESET (connection lost), -ENOTSUP
+ * (command/attribute unknown to the peer's version), -errno from the transport. */
+int ldms_ctrl_request(struct ldms_ctrl_client *cli, struct ldms_ctrl_msg *req,
+		      struct ldms_ctrl_msg **rsp, int timeout_ms);
+
+/* Asynchronous request: cb runs on an I/O thread with the reply (cb owns rsp) and
+ * status 0, or rsp NULL and a negative errno when the connection ends first. */
+typedef void (*ldms_ctrl_rsp_cb)(struct ldms_ctrl_client *cli, int status,
+				 struct ldms_ctrl_msg *rsp, void *arg);
+int ldms_ctrl_request_async(struct ldms_ctrl_client *cli, struct ldms_ctrl_msg *req,
+			    ldms_ctrl_rsp_cb cb, void *arg);
+
+/* Pick the id table from a version reply text (the JSON of `version`). */
+enum ldms_ctrl_ver ldms_ctrl_ver_from_json(const char *json);
+
+/* ==== ldmsd_controller presentation (ctrl_fmt.c) ====================================== */
+/* Print the human-readable table upstream's ldmsd_controller shows for a status reply
+ * of verb (prdcr_status, updtr_status, strgp_status, plugn_status, version, ...).
+ * 0 on success, -ENOENT when verb has no table, -EINVAL when json does not parse or
+ * has an unexpected shape (callers then print the raw text). */
+int ldms_ctrl_fmt_status(const char *verb, const char *json, FILE *out);
+int ldms_ctrl_fmt_has(const char *verb);
+/* python json.dumps style output ("a": 1, ", " separators, float repr, ensure_ascii):
+ * {"rc": rc, "msg": <msg parsed as JSON, else as a string>}; rc == INT32_MIN prints
+ * only the message. indent < 0 = one line. */
+int ldms_ctrl_json_print(FILE *out, int rc, const char *msg, int indent);
+/* python cmd.Cmd.columnize: words in columns, at most width characters wide */
+void ldms_ctrl_fmt_columnize(FILE *out, const char *const *words, size_t n, int width);
 
 #endif /* LDMS_CTRL_H */

@@ -47,14 +47,14 @@ enum ldms_value_type {
 
 #define LDMS_PRODUCER_NAME_MAX 64 /* incl. NUL */
 #define LDMS_SET_NAME_MAX      256
-#define LDMS_DIGEST_LEN        32
+#define LDMS_DIGEST_LEN	       32
 
 #define LDMS_SET_HDR_SIZE  144
 #define LDMS_DATA_HDR_SIZE 96
 
-#define LDMS_TRANS_NONE  0
+#define LDMS_TRANS_NONE	 0
 #define LDMS_TRANS_BEGIN 1
-#define LDMS_TRANS_END   2
+#define LDMS_TRANS_END	 2
 
 struct ldms_timestamp {
 	uint32_t sec;
@@ -80,8 +80,8 @@ int ldms_schema_metric_add(struct ldms_schema *s, const char *name, enum ldms_va
 			   const char *unit);
 int ldms_schema_meta_add(struct ldms_schema *s, const char *name, enum ldms_value_type t,
 			 const char *unit);
-int ldms_schema_metric_array_add(struct ldms_schema *s, const char *name,
-				 enum ldms_value_type t, uint32_t count, const char *unit);
+int ldms_schema_metric_array_add(struct ldms_schema *s, const char *name, enum ldms_value_type t,
+				 uint32_t count, const char *unit);
 int ldms_schema_meta_array_add(struct ldms_schema *s, const char *name, enum ldms_value_type t,
 			       uint32_t count, const char *unit);
 int ldms_schema_array_card_set(struct ldms_schema *s, uint32_t card);
@@ -98,8 +98,8 @@ typedef struct ldms_set *ldms_set_t;
 /* New local set, owned by the caller (one reference). uid/gid/perm default to the
  * process defaults (ldms_set_default_authz_set). Returns NULL with errno set. */
 ldms_set_t ldms_set_new(const char *instance, const struct ldms_schema *s);
-ldms_set_t ldms_set_new_with_auth(const char *instance, const struct ldms_schema *s,
-				  uid_t uid, gid_t gid, uint32_t perm);
+ldms_set_t ldms_set_new_with_auth(const char *instance, const struct ldms_schema *s, uid_t uid,
+				  gid_t gid, uint32_t perm);
 void ldms_set_default_authz_set(uid_t uid, gid_t gid, uint32_t perm);
 void ldms_set_default_authz_get(uid_t *uid, gid_t *gid, uint32_t *perm);
 

@@ -33,13 +33,13 @@ void ldms_log_close(void);
 /* Reopen the current log file (after rotation, on SIGHUP). */
 int ldms_log_reopen(void);
 void ldms_log(int level, const char *logger, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void ldms_vlog(int level, const char *logger, const char *fmt, va_list ap);
 
 #define LDMS_LOG_DEBUG(lg, ...) ldms_log(LDMS_LDEBUG, lg, __VA_ARGS__)
-#define LDMS_LOG_INFO(lg, ...)  ldms_log(LDMS_LINFO, lg, __VA_ARGS__)
-#define LDMS_LOG_WARN(lg, ...)  ldms_log(LDMS_LWARN, lg, __VA_ARGS__)
-#define LDMS_LOG_ERR(lg, ...)   ldms_log(LDMS_LERROR, lg, __VA_ARGS__)
+#define LDMS_LOG_INFO(lg, ...)	ldms_log(LDMS_LINFO, lg, __VA_ARGS__)
+#define LDMS_LOG_WARN(lg, ...)	ldms_log(LDMS_LWARN, lg, __VA_ARGS__)
+#define LDMS_LOG_ERR(lg, ...)	ldms_log(LDMS_LERROR, lg, __VA_ARGS__)
 
 /* ---- located errors ------------------------------------------------------------
  * Parsers fill a caller-owned record. file may be "" (e.g. a network request),
@@ -55,7 +55,7 @@ void ldms_err_clear(struct ldms_err *e);
 /* Sets e->rc = rc (negative errno), formats msg; returns rc so callers can
  * `return ldms_err_set(e, -EINVAL, "...")`. e may be NULL. */
 int ldms_err_set(struct ldms_err *e, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int ldms_err_set_loc(struct ldms_err *e, int rc, const char *file, int line, int col,
 		     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* "file:line:col: msg" (parts omitted when unknown) into buf. */
@@ -88,7 +88,7 @@ int ldms_access_check(uid_t uid, gid_t gid, uid_t obj_uid, gid_t obj_gid, uint32
 		      uint32_t acc);
 
 /* ---- time --------------------------------------------------------------------------- */
-uint64_t ldms_now_us(void);       /* CLOCK_REALTIME in µs */
+uint64_t ldms_now_us(void);	  /* CLOCK_REALTIME in µs */
 uint64_t ldms_monotonic_us(void); /* CLOCK_MONOTONIC in µs */
 
 #endif

@@ -31,8 +31,8 @@ struct ldms_auth_cfg {
 };
 /* Fills cfg from a plugin name and "k=v" strings; checks the plugin exists and
  * (ovis) that the secret can be loaded. Returns 0 or -errno with err filled. */
-int ldms_auth_cfg_init(struct ldms_auth_cfg *cfg, const char *plugin, int argc,
-		       char *const kv[], struct ldms_err *err);
+int ldms_auth_cfg_init(struct ldms_auth_cfg *cfg, const char *plugin, int argc, char *const kv[],
+		       struct ldms_err *err);
 int ldms_auth_cfg_copy(struct ldms_auth_cfg *dst, const struct ldms_auth_cfg *src);
 void ldms_auth_cfg_free(struct ldms_auth_cfg *cfg);
 
@@ -42,9 +42,9 @@ typedef struct ldms_xprt *ldms_t;
 enum ldms_xprt_event_type {
 	LDMS_XPRT_EVENT_CONNECTED = 1, /* authenticated and ready */
 	LDMS_XPRT_EVENT_REJECTED,      /* peer refused (version, auth name, auth) */
-	LDMS_XPRT_EVENT_ERROR,         /* could not connect */
+	LDMS_XPRT_EVENT_ERROR,	       /* could not connect */
 	LDMS_XPRT_EVENT_DISCONNECTED,  /* connection closed after CONNECTED */
-	LDMS_XPRT_EVENT_RECV,          /* SEND_MSG payload: data/data_len */
+	LDMS_XPRT_EVENT_RECV,	       /* SEND_MSG payload: data/data_len */
 	LDMS_XPRT_EVENT_SET_DELETE,    /* peer deleted a set we looked up: set */
 };
 
@@ -157,23 +157,21 @@ int ldms_xprt_dir_sync(ldms_t x, struct ldms_dir **dir, int timeout_ms);
  * -ENOSPC). ldms_dir_json_parse parses a whole `{ "directory" : [...] }` text of
  * len bytes (NUL optional) into *dir (type/more set by the caller). */
 int ldms_dir_json_entry(ldms_set_t s, char *buf, size_t len);
-int ldms_dir_json_parse(const char *json, size_t len, struct ldms_dir **dir,
-			struct ldms_err *err);
+int ldms_dir_json_parse(const char *json, size_t len, struct ldms_dir **dir, struct ldms_err *err);
 void ldms_dir_free(struct ldms_dir *dir);
 
 /* ---- lookup --------------------------------------------------------------------------- */
 #define LDMS_LOOKUP_BY_INSTANCE 0
-#define LDMS_LOOKUP_BY_SCHEMA   1
-#define LDMS_LOOKUP_RE          2
-#define LDMS_LOOKUP_SET_INFO    4
+#define LDMS_LOOKUP_BY_SCHEMA	1
+#define LDMS_LOOKUP_RE		2
+#define LDMS_LOOKUP_SET_INFO	4
 
 /* Called once per matching set (more != 0 while more follow), or once with
  * status -errno and set NULL. The set is a remote mirror with one reference owned
  * by the callee (keep it with ldms_set_get, or it is released after the callback).
  * The meta section has NOT been read yet: call ldms_xprt_update(). */
 typedef void (*ldms_lookup_cb_t)(ldms_t x, int status, int more, ldms_set_t s, void *cb_arg);
-int ldms_xprt_lookup(ldms_t x, const char *name, uint32_t flags, ldms_lookup_cb_t cb,
-		     void *cb_arg);
+int ldms_xprt_lookup(ldms_t x, const char *name, uint32_t flags, ldms_lookup_cb_t cb, void *cb_arg);
 
 /* ---- update --------------------------------------------------------------------------
  * Reads meta (if its gn changed or it was never read) and the data section(s) that

@@ -14,7 +14,7 @@
 #include <ldms/ldms_util.h>
 
 #define LDMSD_PLUGIN_API_VERSION 1
-#define LDMSD_PLUGIN_ENTRY       "ldmsd_plugin_get"
+#define LDMSD_PLUGIN_ENTRY	 "ldmsd_plugin_get"
 
 /* Attributes of a `config` line, in line order; keywords have value "".
  * Duplicates: the first occurrence wins (ldmsd_attr_value finds the first). */
@@ -34,10 +34,10 @@ enum ldmsd_plugin_type {
 };
 
 struct ldmsd_plugin_handle {
-	const char *inst_name;   /* `load name=` */
+	const char *inst_name;	 /* `load name=` */
 	const char *plugin_name; /* `load plugin=` (defaults to name) */
-	const char *log_name;    /* "sampler.<plugin>.<inst>" / "store.<plugin>.<inst>" */
-	void *ctx;               /* the plugin's own state, set in init() */
+	const char *log_name;	 /* "sampler.<plugin>.<inst>" / "store.<plugin>.<inst>" */
+	void *ctx;		 /* the plugin's own state, set in init() */
 	/* Set by ldmsd from `start interval= offset=` before sample() is first
 	 * called (0 while not started). */
 	int64_t interval_us;
@@ -55,8 +55,8 @@ struct ldmsd_store_policy {
 	const char *strgp_name;
 	const char *container;
 	const char *schema;
-	size_t metric_count;     /* columns selected by the policy */
-	const int *metric_idx;   /* indices into the set, in column order */
+	size_t metric_count;   /* columns selected by the policy */
+	const int *metric_idx; /* indices into the set, in column order */
 	const char *const *metric_names;
 };
 

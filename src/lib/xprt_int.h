@@ -1,0 +1,184 @@
+/* Private to the transport engine (xprt*.c): the I/O threads and their task
+ * queues, the endpoint object, and the client/server halves' entry points.
+ * Rule: protocol state of an endpoint is only touched on its own I/O thread;
+ * other threads post tasks (xprt_post) or take x->lock for the few fields
+ * marked "lock" below. */
+#ifndef XPRT_INT_H
+#define XPRT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "ldms/ldms_xprt.h"
+#include "ldms_auth.h"
+#include "ldms_proto.h"
+#include "zap_wire.h"
+
+#define XPRT_LOG "xprt"
+
+/* ---- I/O threads --------------------------------------------------------------- */
+struct xtask {
+	struct xtask *next;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+struct io_thread {
+	pthread_t th;
+	struct event_base *base;
+	struct event *wake;
+	pthread_mutex_t lock;
+	struct xtask *head, *tail;
+	int stopping;
+	int idx;
+};
+
+/* Runs fn(arg) on io's loop (FIFO per poster). -ESHUTDOWN if the engine is down
+ * (the caller keeps ownership of arg then). */
+int xprt_post(struct io_thread *io, void (*fn)(void *), void *arg);
+struct io_thread *xprt_io_pick(void);
+struct io_thread *xprt_io_get(int idx);
+int xprt_on_io_thread(struct io_thread *io);
+uint32_t xprt_next_zap_xid(void);
+
+/* ---- endpoints ---------------------------------------------------------------------- */
+enum xprt_state {
+	XS_INIT = 0,
+	XS_CONNECTING,	 /* active: TCP connect in progress */
+	XS_WAIT_ACCEPT,	 /* active: CONNECT sent */
+	XS_WAIT_CONNECT, /* passive: waiting for CONNECT */
+	XS_WAIT_ACK,	 /* passive: ACCEPTED sent */
+	XS_AUTH,
+	XS_CONNECTED,
+	XS_CLOSED,
+};
+
+struct ldms_listener {
+	atomic_int ref;
+	struct evconnlistener *evl;
+	struct ldms_auth_cfg auth;
+	char auth_name[17];
+	struct ldms_xprt_opts opts;
+	ldms_event_cb_t cb;
+	void *cb_arg;
+	int port;
+};
+
+struct xread;	/* client: pending READ_REQ */
+struct xlookup; /* client: pending LOOKUP */
+struct xdir;	/* client: DIR context */
+struct rset;	/* client: mirror set attached to this endpoint */
+struct smap;	/* server: set shared with this peer */
+
+struct ldms_xprt {
+	pthread_mutex_t lock;
+	atomic_int ref;
+	atomic_int app_ref;		   /* the application's reference is still held */
+	struct ldms_xprt *g_next, *g_prev; /* engine list (engine lock) */
+	struct io_thread *io;
+	int active;
+	enum xprt_state state; /* lock for writers; io thread reads freely */
+	int rejected;	       /* active: the peer refused us */
+	int auth_failed;       /* this side refused the peer (already logged) */
+	struct bufferevent *bev;
+	uint8_t *rbuf; /* frame scratch */
+	size_t rbuf_cap;
+	struct ldms_listener *l; /* passive */
+	struct ldms_auth_cfg auth_cfg;
+	char auth_name[17];
+	struct ldms_auth *auth;
+	struct ldms_xprt_opts opts;
+	ldms_event_cb_t cb;
+	void *cb_arg;
+	void *app_ctx;
+	uid_t peer_uid; /* lock */
+	gid_t peer_gid; /* lock */
+	struct sockaddr_storage local_sa, peer_sa;
+	socklen_t local_len, peer_len;
+	char peer_str[64];
+	struct ldms_conn_msg peer_cm;
+	int peer_legacy;
+	char reason[512];
+	int close_err;	 /* errno of the close, for connect_sync */
+	int flush_close; /* close once the output buffer drained (REJECTED sent) */
+	int rd_paused;	 /* input not read until the output drained */
+	evutil_socket_t accept_fd;
+	int64_t cred_ovr_uid, cred_ovr_gid; /* test hook, captured at accept */
+	/* sync connect */
+	struct xsync *sync;
+	/* client half (io thread) */
+	uint64_t next_id;
+	uint64_t read_seq;
+	struct xread *rd_head, *rd_tail;
+	struct xlookup *lookups;
+	struct xdir *dirs;
+	struct rset *rsets;
+	/* server half: maps[key] (lock: the set observer reads it from other threads) */
+	struct smap **maps;
+	uint32_t nmaps;
+	int dir_notify;	  /* lock */
+	uint64_t dir_xid; /* lock */
+	uint64_t del_seq;
+};
+
+/* Engine list and statistics (xprt_io.c). */
+void xprt_list_add(struct ldms_xprt *x);
+void xprt_list_del(struct ldms_xprt *x);
+/* Calls fn for every endpoint in the engine list with a reference held (the
+ * engine lock is NOT held during fn). */
+void xprt_list_foreach(void (*fn)(struct ldms_xprt *x, void *arg), void *arg);
+void xprt_stat_add(int which, uint64_t n);
+enum { XSTAT_OPEN, XSTAT_TOTAL, XSTAT_RX, XSTAT_TX, XSTAT_READS };
+
+/* xprt.c */
+void xprt_free(struct ldms_xprt *x);
+/* Writes a complete frame to the peer (io thread only). */
+void xprt_write(struct ldms_xprt *x, const void *buf, size_t len);
+/* Sends an LDMS message in a SENDRECV frame (io thread only). */
+void xprt_send_ldms(struct ldms_xprt *x, const void *msg, size_t len);
+/* Encodes a SENDRECV frame of an LDMS message into a malloc'ed buffer. */
+uint8_t *xprt_frame_sendrecv(const void *msg, size_t len, size_t *flen);
+/* Posts a pre-encoded frame for x's I/O thread to write (any thread; takes buf). */
+int xprt_post_frame(struct ldms_xprt *x, uint8_t *buf, size_t len);
+/* Closes the connection now (io thread only); reason for the log/event. */
+void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Posts a close of x to its I/O thread (any thread; app reference untouched). */
+void xprt_close_post(struct ldms_xprt *x);
+void xprt_deliver(struct ldms_xprt *x, enum ldms_xprt_event_type type, const char *data, size_t len,
+		  ldms_set_t set);
+int xprt_is_connected(struct ldms_xprt *x);
+/* Optional handlers for LDMS commands the core does not implement (message
+ * service, quotas); called on the io thread once the peer is authenticated. */
+typedef void (*xprt_cmd_handler_t)(struct ldms_xprt *x, const struct ldms_msg *m);
+int xprt_cmd_handler_set(uint32_t cmd, xprt_cmd_handler_t fn);
+
+/* xprt_server.c */
+void xprt_server_recv(struct ldms_xprt *x, const struct ldms_msg *m, uint64_t recv_us);
+void xprt_server_read_req(struct ldms_xprt *x, const struct zap_frame *f);
+void xprt_server_cleanup(struct ldms_xprt *x);
+void xprt_server_observer(ldms_set_t s, enum ldms_set_event ev, void *arg);
+/* Test hook: largest JSON text per DIR_REPLY (0 = the protocol maximum). */
+void xprt_test_dir_chunk_set(size_t max);
+
+/* xprt_client.c */
+void xprt_client_recv(struct ldms_xprt *x, const struct ldms_msg *m);
+void xprt_client_rendezvous(struct ldms_xprt *x, const struct zap_frame *f);
+/* READ_RESP: header already decoded, data (data_len bytes) waiting in in.
+ * Returns 0, or -EPROTO when the response does not match the FIFO head. */
+int xprt_client_read_resp_check(struct ldms_xprt *x, const struct zap_frame *h);
+int xprt_client_read_resp(struct ldms_xprt *x, const struct zap_frame *h, struct evbuffer *in);
+void xprt_client_cleanup(struct ldms_xprt *x, int err);
+
+/* Test hooks (tests/unit/test_xprt.c). */
+int xprt_test_live_count(void); /* endpoint objects not yet freed */
+/* Force the credential that connections accepted from now on get after
+ * authentication (-1 = use the authentication result). */
+void xprt_test_peer_cred_override(int64_t uid, int64_t gid);
+
+#endif

@@ -1,0 +1,251 @@
+"""Shared fixtures of the end-to-end tests: free loopback ports, our sbin/ldmsd started
+from $LDMSC_BUILD with a config file (waited for until it listens, always stopped),
+ldms_ls runs (optionally as another user), an ovis secret file and a private munged
+(tests/e2e/munge_fixture.py).
+"""
+
+import os
+import pwd
+import grp
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+SRC = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.environ.get("LDMSC_BUILD") or os.path.join(SRC, "build")
+LDMSD = os.path.join(BUILD, "sbin", "ldmsd")
+LDMS_LS = os.path.join(BUILD, "bin", "ldms_ls")
+BENCH_DIR = os.path.join(BUILD, "bench")
+
+
+def need(*paths):
+    """Skip the calling test when a binary it needs is not built (yet)."""
+    for p in paths:
+        if not os.access(p, os.X_OK):
+            pytest.skip("not built: " + p)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Ldmsd:
+    """One ldmsd process: `-x sock:PORT:127.0.0.1 -c CONF -l LOG -v INFO [auth]`."""
+
+    def __init__(self, workdir, name, conf, auth_args=(), extra_args=(), env=None):
+        self.workdir = str(workdir)
+        self.name = name
+        self.port = free_port()
+        self.conf_path = os.path.join(self.workdir, name + ".conf")
+        self.log_path = os.path.join(self.workdir, name + ".log")
+        with open(self.conf_path, "w") as f:
+            f.write(conf)
+        self.args = [
+            LDMSD,
+            "-x",
+            "sock:%d:127.0.0.1" % self.port,
+            "-c",
+            self.conf_path,
+            "-l",
+            self.log_path,
+            "-v",
+            "INFO",
+        ]
+        self.args += list(auth_args) + list(extra_args)
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def start(self, timeout=15.0):
+        need(LDMSD)
+        self.stderr_path = os.path.join(self.workdir, self.name + ".stderr")
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                self.args,
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+                cwd=self.workdir,
+                env=self.env,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    "ldmsd %s exited with %s during start-up:\n%s\n%s"
+                    % (self.name, self.proc.returncode, self.log()[-3000:], self._stderr())
+                )
+            if _listening(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("ldmsd %s does not listen on %d" % (self.name, self.port))
+
+    def _stderr(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture
+def ldmsd_factory(tmp_path):
+    """ldmsd_factory(name, conf_text, auth_args=(), ...) -> started Ldmsd; every daemon
+    is stopped at the end of the test, whatever happened."""
+    daemons = []
+
+    def make(name, conf, auth_args=(), extra_args=(), env=None, start=True):
+        d = Ldmsd(tmp_path, name, conf, auth_args, extra_args, env)
+        daemons.append(d)
+        if start:
+            d.start()
+        return d
+
+    yield make
+    for d in daemons:
+        d.stop()
+
+
+def run_as(user):
+    """argv prefix running a command with the uid/gid of `user` (we are root)."""
+    pw = pwd.getpwnam(user)
+    return [
+        "setpriv",
+        "--reuid=%d" % pw.pw_uid,
+        "--regid=%d" % pw.pw_gid,
+        "--clear-groups",
+        "--",
+    ]
+
+
+def ldms_ls(port, *args, auth=("-a", "none"), user=None, timeout=60):
+    """Runs our ldms_ls against 127.0.0.1:port; returns the CompletedProcess."""
+    need(LDMS_LS)
+    argv = [LDMS_LS, "-h", "127.0.0.1", "-p", str(port), "-x", "sock"]
+    argv += list(auth) + list(args)
+    if user:
+        argv = run_as(user) + argv
+    return subprocess.run(
+        argv,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, TZ="UTC"),
+    )
+
+
+def wait_for_sets(port, names, auth=("-a", "none"), timeout=15.0, sampled=True):
+    """Polls `ldms_ls -v` until every name is listed (and, if sampled, consistent)."""
+    deadline = time.monotonic() + timeout
+    out = None
+    while time.monotonic() < deadline:
+        out = ldms_ls(port, "-v", auth=auth, timeout=30)
+        if out.returncode == 0:
+            rows = {}
+            for line in out.stdout.splitlines():
+                f = line.split()
+                if len(f) > 3 and f[1] in names:
+                    rows[f[1]] = f[2]
+            if all(n in rows and (not sampled or "C" in rows[n]) for n in names):
+                return out
+        time.sleep(0.2)
+    raise AssertionError(
+        "sets %s not listed on port %d: %s" % (names, port, out and (out.stdout + out.stderr))
+    )
+
+
+@pytest.fixture
+def ovis_secret(tmp_path):
+    """An ovis secret file (mode 0600) and a second one with another secret."""
+    good = tmp_path / "ovis-secret.conf"
+    bad = tmp_path / "ovis-wrong.conf"
+    for path, word in ((good, "e2e-ovis-secret-0123"), (bad, "not-the-same-secret")):
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, ("secretword=%s\n" % word).encode())
+        os.close(fd)
+    return str(good), str(bad)
+
+
+@pytest.fixture
+def munged(tmp_path):
+    """A private munged (skips when munge is not installed)."""
+    try:
+        from munge_fixture import MungeDaemon
+    except ImportError:
+        pytest.skip("tests/e2e/munge_fixture.py not available")
+    if not MungeDaemon.available():
+        pytest.skip("munged not installed")
+    m = MungeDaemon(tmp_path)
+    m.start()
+    yield m
+    m.stop()
+
+
+def proc_fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def proc_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def nobody_ids():
+    pw = pwd.getpwnam("nobody")
+    return pw.pw_uid, pw.pw_gid
+
+
+def group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: long-running test (still part of the default run)"
+    )
