@@ -394,10 +394,10 @@ static int add_node(struct builder *b, struct cy_node *n, int key_plain_merge)
 		return cy_seq_append(f->node, n);
 	if (!f->pending_key) {
 		if (n->type != CY_SCALAR) {
-			int l = n->line, c = n->col;
+			int l = n->line, c = n->col, map = n->type == CY_MAP;
 			cy_unref(n);
 			return b_err(b, l, c, "mapping keys must be scalars, found %s",
-				     n->type == CY_MAP ? "a mapping" : "a list");
+				     map ? "a mapping" : "a list");
 		}
 		f->pending_key = n;
 		f->pending_merge = key_plain_merge;
@@ -555,6 +555,12 @@ static int on_event(struct builder *b, struct fy_event *ev)
 			return rc;
 		}
 		free(name);
+		/* A scalar alias gets its own node at the alias, so errors about the value
+		 * point where it is used; collections are shared (and bounded by xsize). */
+		if (a->node->type == CY_SCALAR) {
+			n = cy_scalar_new(a->node->str, line, col);
+			return n ? add_node(b, n, 0) : -ENOMEM;
+		}
 		return add_node(b, cy_ref(a->node), 0);
 	}
 	case FYET_MAPPING_START:
@@ -596,16 +602,40 @@ static void builder_free(struct builder *b)
 	cy_unref(b->root);
 }
 
-static void parse_error(struct builder *b, struct fy_parser *fyp)
+/* libfyaml reports through a diag object; keep the first error line it prints:
+ * "<input>:LINE:COL: error: MESSAGE". */
+struct diag_capture {
+	char first[512];
+	int have;
+};
+
+static void diag_out(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
-	struct fy_diag *diag = fy_parser_get_diag(fyp);
-	void *it = NULL;
-	struct fy_diag_error *de;
-	while (diag && (de = fy_diag_errors_iterate(diag, &it))) {
-		if (de->type < FYET_ERROR)
-			continue;
-		b_err(b, de->line + 1, de->column + 1, "%s",
-		      de->msg ? de->msg : "YAML syntax error");
+	struct diag_capture *c = user;
+	if (c->have || !memmem(buf, len, ": error: ", 9))
+		return;
+	snprintf(c->first, sizeof(c->first), "%.*s", (int)len, buf);
+	c->first[strcspn(c->first, "\n")] = '\0';
+	c->have = 1;
+}
+
+static void parse_error(struct builder *b, const struct diag_capture *c)
+{
+	const char *e = c->have ? strstr(c->first, ": error: ") : NULL;
+	int line = 0, col = 0;
+	if (e) {
+		/* walk back over ":LINE:COL" */
+		const char *p = e;
+		while (p > c->first && p[-1] >= '0' && p[-1] <= '9')
+			p--;
+		col = atoi(p);
+		if (p > c->first && p[-1] == ':') {
+			const char *q = p - 1;
+			while (q > c->first && q[-1] >= '0' && q[-1] <= '9')
+				q--;
+			line = atoi(q);
+		}
+		b_err(b, line, col, "%s", e + 9);
 		return;
 	}
 	b_err(b, 0, 0, "YAML syntax error");
@@ -614,15 +644,27 @@ static void parse_error(struct builder *b, struct fy_parser *fyp)
 int cy_load_string(const char *text, size_t len, const char *name, struct cy_doc **out,
 		   struct ldms_err *err)
 {
-	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG};
+	struct diag_capture cap = {0};
+	struct fy_diag_cfg dc;
+	fy_diag_cfg_default(&dc);
+	dc.fp = NULL;
+	dc.output_fn = diag_out;
+	dc.user = &cap;
+	dc.colorize = false;
+	dc.level = FYET_ERROR;
+	struct fy_diag *diag = fy_diag_create(&dc);
+	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET, .diag = diag};
 	struct builder b = {.file = name ? name : "", .err = err};
-	struct fy_parser *fyp = fy_parser_create(&cfg);
+	struct fy_parser *fyp = diag ? fy_parser_create(&cfg) : NULL;
 	int rc = 0;
 	*out = NULL;
-	if (!fyp)
+	if (!fyp) {
+		fy_diag_destroy(diag);
 		return cy_err_set(err, -ENOMEM, name, 0, 0, "out of memory");
+	}
 	if (fy_parser_set_string(fyp, text, len)) {
 		fy_parser_destroy(fyp);
+		fy_diag_destroy(diag);
 		return cy_err_set(err, -ENOMEM, name, 0, 0, "out of memory");
 	}
 	struct fy_event *ev;
@@ -633,10 +675,11 @@ int cy_load_string(const char *text, size_t len, const char *name, struct cy_doc
 			break;
 	}
 	if (!rc && fy_parser_get_stream_error(fyp)) {
-		parse_error(&b, fyp);
+		parse_error(&b, &cap);
 		rc = -EINVAL;
 	}
 	fy_parser_destroy(fyp);
+	fy_diag_destroy(diag);
 	if (rc == -ENOMEM)
 		cy_err_set(err, rc, name, 0, 0, "out of memory");
 	if (!rc) {
