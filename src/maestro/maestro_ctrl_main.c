@@ -233,9 +233,14 @@ static int run_local(const struct maestro_model *m, struct configgen *cg, const 
 		if (configgen_daemon(cg, i, &text, &len, &err))
 			return fail(&err);
 		char conf[PATH_MAX], pid[PATH_MAX], log[PATH_MAX];
-		snprintf(conf, sizeof(conf), "%s/%s.conf", path, d->name);
-		snprintf(pid, sizeof(pid), "%s/%s.pid", path, d->name);
-		snprintf(log, sizeof(log), "%s/%s.log", path, d->name);
+		if (snprintf(conf, sizeof(conf), "%s/%s.conf", path, d->name) >=
+			(int)sizeof(conf) ||
+		    snprintf(pid, sizeof(pid), "%s/%s.pid", path, d->name) >= (int)sizeof(pid) ||
+		    snprintf(log, sizeof(log), "%s/%s.log", path, d->name) >= (int)sizeof(log)) {
+			fprintf(stderr, "%s/%s: path too long\n", path, d->name);
+			free(text);
+			return 1;
+		}
 		FILE *f = fopen(conf, "w");
 		if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
 			fprintf(stderr, "%s: %s\n", conf, strerror(errno));
