@@ -28,12 +28,14 @@ static void on_hup(int signo)
 	sig_hup = 1;
 }
 
-static void report(const struct ldms_err *e)
+static void report(struct ldmsd *d, const struct ldms_err *e)
 {
 	char buf[1200];
 	const char *s = ldms_err_str(e, buf, sizeof(buf));
 	fprintf(stderr, "ldmsd: %s\n", s);
-	ldms_log(LDMS_LCRITICAL, LDMSD_LOG, "%s", s);
+	/* also in the log, unless the log is the terminal already */
+	if (d->s.log_file && strcmp(d->s.log_file, "-"))
+		ldms_log(LDMS_LCRITICAL, LDMSD_LOG, "%s", s);
 }
 
 /* ---- -y: YAML through maestro_ctrl -------------------------------------------------------- */
@@ -215,7 +217,7 @@ int main(int argc, char *argv[])
 	}
 	rc = run_configs(d, &cli, run, &err);
 	if (rc) {
-		report(&err);
+		report(d, &err);
 		ldmsd_cfg_run_free(run);
 		goto out;
 	}
@@ -230,13 +232,14 @@ int main(int argc, char *argv[])
 		rc = ldmsd_cfg_run_finish(run, &err);
 	ldmsd_cfg_run_free(run);
 	if (rc) {
-		report(&err);
+		report(d, &err);
 		goto out;
 	}
 	for (int i = 0; i < cli.n_cfgs; i++)
 		ldms_log(LDMS_LINFO, LDMSD_LOG, "Processing the config file '%s' is done.",
 			 cli.cfgs[i].path);
 	ldms_log(LDMS_LINFO, LDMSD_LOG, "Enabling in-band config");
+	d->inband = 1;
 
 	d->wake_main = 1;
 	while (!sig_exit && !d->exit_requested) {

@@ -457,8 +457,8 @@ static int start_handler(struct ldmsd_req_ctxt *c)
 		return ldmsd_reply_err(c, -EINVAL, "start %s: invalid offset '%s'", pi->name, ov);
 	if (offset > interval / 2 || offset < -(interval / 2))
 		return ldmsd_reply_err(c, -EINVAL,
-				       "start %s: |offset| (%" PRId64 "us) must not exceed half "
-				       "the interval (%" PRId64 "us)",
+				       "start %s: |offset| %" PRId64 "us exceeds half the interval "
+				       "%" PRId64 "us",
 				       pi->name, offset, interval);
 	const char *xt = ldmsd_req_attr(c, LDMSD_ATTR_XTHREAD);
 	int xthread = 0;

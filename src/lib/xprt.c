@@ -949,6 +949,8 @@ int ldms_xprt_connect_sync(ldms_t x, const char *host, const char *port, int tim
 
 	if (!x)
 		return -EINVAL;
+	if (xprt_on_io_thread(NULL)) /* would wait for the loop it blocks */
+		return ldms_err_set(err, -EDEADLK, "connect_sync called from an I/O thread");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

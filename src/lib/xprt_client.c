@@ -687,6 +687,8 @@ int ldms_xprt_dir_sync(ldms_t x, struct ldms_dir **dir, int timeout_ms)
 	if (!x || !dir)
 		return -EINVAL;
 	*dir = NULL;
+	if (xprt_on_io_thread(NULL)) /* would wait for the loop it blocks */
+		return -EDEADLK;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

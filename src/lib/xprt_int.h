@@ -43,7 +43,7 @@ struct io_thread {
 int xprt_post(struct io_thread *io, void (*fn)(void *), void *arg);
 struct io_thread *xprt_io_pick(void);
 struct io_thread *xprt_io_get(int idx);
-int xprt_on_io_thread(struct io_thread *io);
+int xprt_on_io_thread(struct io_thread *io); /* io NULL: any I/O thread */
 uint32_t xprt_next_zap_xid(void);
 
 /* ---- endpoints ---------------------------------------------------------------------- */

@@ -96,7 +96,7 @@ out:
 
 int xprt_on_io_thread(struct io_thread *io)
 {
-	return cur_io == io;
+	return io ? cur_io == io : cur_io != NULL;
 }
 
 struct io_thread *xprt_io_pick(void)
@@ -231,6 +231,9 @@ void ldms_fini(void)
 	for (i = 0; i < n; i++)
 		io_destroy(&io[i]);
 	free(io);
+	if (xprt_test_live_count())
+		ldms_log(LDMS_LWARN, XPRT_LOG, "ldms_fini: %d endpoint(s) still referenced",
+			 xprt_test_live_count());
 }
 
 /* ---- endpoint list ----------------------------------------------------------------- */

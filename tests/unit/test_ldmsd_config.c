@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -740,10 +741,23 @@ static void test_net_path(void **state)
 	const char *port = TAILQ_FIRST(&d->listeners)->port;
 	assert_string_not_equal(port, "0");
 
+	/* before in-band configuration is enabled only start-up queries are served */
 	struct ldms_ctrl_client *cli =
 	    ldms_ctrl_client_connect("127.0.0.1", port, "sock", NULL, 5000, &e);
 	assert_non_null(cli);
-	struct ldms_ctrl_msg *rsp = request(cli, LDMSD_VERSION_REQ, NULL, &err);
+	struct ldms_ctrl_msg *rsp = request(cli, LDMSD_PLUGN_LOAD_REQ, "meminfo", &err);
+	assert_int_equal(err, EBUSY);
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_PLUGN_STATUS_REQ, NULL, &err);
+	assert_int_equal(err, 0);
+	assert_string_equal(ldms_ctrl_msg_text(rsp), "[]");
+	ldms_ctrl_msg_free(rsp);
+	ldms_ctrl_client_close(cli);
+	d->inband = 1;
+
+	cli = ldms_ctrl_client_connect("127.0.0.1", port, "sock", NULL, 5000, &e);
+	assert_non_null(cli);
+	rsp = request(cli, LDMSD_VERSION_REQ, NULL, &err);
 	assert_int_equal(err, 0);
 	assert_non_null(strstr(ldms_ctrl_msg_text(rsp), "\"LDMSD Version\":\"4.5."));
 	ldms_ctrl_msg_free(rsp);
@@ -788,6 +802,52 @@ static void test_net_path(void **state)
 	assert_int_not_equal(access(vpath, F_OK), 0); /* banner mode 1 */
 }
 
+/* ---- the binary: exit codes and messages of start-up
+ * ------------------------------------------------- */
+static int run_ldmsd(const char *args, char *out, size_t len)
+{
+	const char *b = getenv("LDMSC_BUILD");
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && timeout 20 '%s/sbin/ldmsd' %s 2>&1", tmpdir,
+		 b ? b : "build", args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_binary(void **state)
+{
+	char out[4096];
+	if (!getenv("LDMSC_BUILD"))
+		skip();
+	assert_int_equal(run_ldmsd("-V", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "LDMSD Version: 4.5.3.0 (ldms-c "));
+	assert_non_null(strstr(out, "\nLDMS Protocol Version: 4.2.0.0\n"));
+	assert_non_null(strstr(out, "\nLDMSD Plugin Interface Version: "));
+	assert_int_equal(run_ldmsd("", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "nothing to do"));
+	assert_int_equal(run_ldmsd("-x sock:1 -P 4", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "option -P is obsolete; use the 'worker_threads' command"));
+	assert_int_equal(run_ldmsd("-h", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "usage: ldmsd"));
+	write_text("ok.conf", "load name=meminfo\nstart name=meminfo interval=1s\n");
+	assert_int_equal(run_ldmsd("-x sock:1:127.0.0.1 -c ok.conf --check", out, sizeof(out)), 0);
+	write_text("ko.conf", "load name=meminfo\n\nstart name=meminfo offset=1\n");
+	assert_int_equal(run_ldmsd("-c ko.conf --check", out, sizeof(out)), 1);
+	assert_string_equal(out, "ldmsd: ko.conf:3: command 'start' requires attribute "
+				 "'interval'\n");
+	write_text("ko2.conf", "env A=1\nload name=meminfo\nconfig name=meminfo instance=i\n");
+	assert_int_equal(run_ldmsd("-x sock:0:127.0.0.1 -c ko2.conf", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "ldmsd: ko2.conf:3: config meminfo: producer"));
+	assert_int_equal(run_ldmsd("-u meminfo", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "config name=meminfo producer="));
+	assert_int_equal(run_ldmsd("-y x.yaml", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "-n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +858,7 @@ int main(void)
 	    cmocka_unit_test(test_not_implemented), cmocka_unit_test(test_daemon_cmds),
 	    cmocka_unit_test(test_options),	    cmocka_unit_test(test_two_pass),
 	    cmocka_unit_test(test_plugins),	    cmocka_unit_test(test_net_path),
+	    cmocka_unit_test(test_binary),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -305,7 +305,15 @@ static void test_dir(void **state)
 {
 	ldms_t x = connect_sync();
 	struct ldms_dir *d = NULL;
+	struct ldms_xprt_stats st;
+	char host[64];
+	int port = 0;
 
+	ldms_xprt_stats_get(&st);
+	assert_true(st.connections_open >= 2 && st.connections_total >= 2);
+	assert_int_equal(ldms_xprt_peer_addr(x, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, atoi(portstr));
 	assert_int_equal(ldms_xprt_dir_sync(x, &d, WAIT_MS), 0);
 	assert_non_null(d);
 	assert_int_equal(d->set_count, 3);
