@@ -25,7 +25,8 @@ static void test_root(void **state)
 	struct ldms_err err;
 	char *r;
 	static const char *const ok[][2] = {
-	    {"pfx", "/pfx"}, {"/pfx", "/pfx"}, {"pfx/", "/pfx"}, {"a/b", "/a/b"}, {"unknown", "/unknown"},
+	    {"pfx", "/pfx"}, {"/pfx", "/pfx"},	      {"pfx/", "/pfx"},
+	    {"a/b", "/a/b"}, {"unknown", "/unknown"},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		assert_int_equal(cfgstore_etcd_root(ok[i][0], &r, &err), 0);
@@ -72,11 +73,19 @@ static void test_sweep(void **state)
 	/* kept: the pointer keys, the counter, generation 7 and newer ones (loads in flight),
 	 * and everything outside /pfx/ */
 	static const char *const keep[] = {
-	    "/pfx/generation",	 "/pfx/last_updated",	   "/pfx/g/next",
-	    "/pfx/g/000000000007/daemons/a/addr",	   "/pfx/g/000000000008/x",
-	    "/pfx/g/000000000123/x", "/pfx",		   "/pfx0",
-	    "/pfx2/daemons/a/addr",  "/pfx-old/x",	   "/pf",
-	    "/",			 "/pfw/z",
+	    "/pfx/generation",
+	    "/pfx/last_updated",
+	    "/pfx/g/next",
+	    "/pfx/g/000000000007/daemons/a/addr",
+	    "/pfx/g/000000000008/x",
+	    "/pfx/g/000000000123/x",
+	    "/pfx",
+	    "/pfx0",
+	    "/pfx2/daemons/a/addr",
+	    "/pfx-old/x",
+	    "/pf",
+	    "/",
+	    "/pfw/z",
 	};
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		if (in_ranges(r, n, keep[i]))
@@ -270,8 +279,9 @@ static void test_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_root),  cmocka_unit_test(test_gen),	cmocka_unit_test(test_sweep),
-	    cmocka_unit_test(test_batch), cmocka_unit_test(test_check), cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_root),  cmocka_unit_test(test_gen),
+	    cmocka_unit_test(test_sweep), cmocka_unit_test(test_batch),
+	    cmocka_unit_test(test_check), cmocka_unit_test(test_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
