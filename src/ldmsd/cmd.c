@@ -533,7 +533,8 @@ int ldmsd_cmd_exec(struct ldmsd *d, const struct ldmsd_req *r, struct ldmsd_cfg_
 					 cmd_name(r));
 			return reply->rc;
 		}
-		if (d->state != LDMSD_STATE_RUNNING && !(fl & LDMS_CTRL_PERM_STARTUP_OK)) {
+		if ((d->state != LDMSD_STATE_RUNNING || !d->inband) &&
+		    !(fl & LDMS_CTRL_PERM_STARTUP_OK)) {
 			reply->rc = -EBUSY;
 			ldmsd_buf_printf(&reply->msg, "the daemon is still starting up");
 			return reply->rc;

@@ -87,6 +87,7 @@ struct ldmsd {
 	struct ldmsd_sched *sched;
 	struct ldmsd_agg *agg; /* producers, updaters, storage policies (agg.c) */
 	uint64_t cfg_cntr;     /* successful configuration-changing commands */
+	int inband; /* network requests accepted (after the config files were processed) */
 	int ldms_inited;
 	volatile sig_atomic_t exit_requested;
 	int wake_main;		/* main() waits in sigsuspend: wake it with SIGTERM on exit */

@@ -353,6 +353,16 @@ static void resolve(const struct ls_opts *o, const char *prog, char *addr, size_
 	freeaddrinfo(ai);
 }
 
+static void print_set(const struct ls_opts *o, ldms_set_t s, int first)
+{
+	if (o->format == LS_JSON)
+		ls_fmt_json_set(stdout, s, first);
+	else if (o->format == LS_TAB)
+		ls_fmt_tab_set_long(stdout, s, o->user_data);
+	else
+		ls_fmt_set_long(stdout, s, o->user_data);
+}
+
 /* The -l part: every matched set of the directory in directory order, then the
  * literal names the directory did not show (looked up by exact name, which the
  * daemon permission-checks). Returns the exit status. */
@@ -385,10 +395,7 @@ static int print_long(ldms_t x, const struct ls_opts *o, const struct ldms_dir *
 			rc = 1;
 			continue;
 		}
-		if (o->format == LS_JSON)
-			ls_fmt_json_set(stdout, s, first);
-		else
-			ls_fmt_set_long(stdout, s, o->user_data);
+		print_set(o, s, first);
 		first = 0;
 		ldms_set_put(s);
 	}
@@ -405,10 +412,7 @@ static int print_long(ldms_t x, const struct ls_opts *o, const struct ldms_dir *
 			rc = 1;
 			continue;
 		}
-		if (o->format == LS_JSON)
-			ls_fmt_json_set(stdout, s, first);
-		else
-			ls_fmt_set_long(stdout, s, o->user_data);
+		print_set(o, s, first);
 		first = 0;
 		ldms_set_put(s);
 	}
@@ -489,24 +493,38 @@ int main(int argc, char **argv)
 		free(names);
 		goto out;
 	}
-	if (o.format == LS_TAB && !o.verbose && !o.long_format)
+	int tab = o.format == LS_TAB;
+	struct timespec nowts;
+	clock_gettime(CLOCK_REALTIME, &nowts);
+	double now = (double)nowts.tv_sec + nowts.tv_nsec / 1e9;
+	if (tab && !o.verbose && !o.long_format)
 		printf("#instance\n");
-	if (o.verbose)
-		ls_fmt_verbose_header(stdout, o.verbose);
+	if (o.verbose) {
+		if (tab)
+			ls_fmt_tab_verbose_header(stdout, o.verbose);
+		else
+			ls_fmt_verbose_header(stdout, o.verbose);
+	}
 	for (i = 0; i < dir->set_count; i++) {
 		const struct ldms_dir_set *d = &dir->set_data[i];
 		if (!matched(&m, &o, d))
 			continue;
-		if (o.verbose)
+		if (o.verbose && tab)
+			ls_fmt_tab_verbose_row(stdout, d, o.verbose, now, &tot);
+		else if (o.verbose)
 			ls_fmt_verbose_row(stdout, d, o.verbose, &tot);
 		else if (!o.long_format)
 			printf("%s\n", d->inst_name);
 	}
-	if (o.verbose)
-		ls_fmt_verbose_footer(stdout, o.verbose, &tot);
+	if (o.verbose) {
+		if (tab)
+			ls_fmt_tab_verbose_footer(stdout, &tot);
+		else
+			ls_fmt_verbose_footer(stdout, o.verbose, &tot);
+	}
 
 	if (o.long_format) {
-		if (o.verbose)
+		if (o.verbose && o.format == LS_NORMAL)
 			printf("\n================================================================="
 			       "======"
 			       "\n\n");

@@ -307,4 +307,83 @@ static inline void ls_fmt_json_close(FILE *f, int had_data)
 	fputs(had_data ? "]}\n" : "}\n", f);
 }
 
+/* ---- -f tab (tab-separated, '#' header rows) ---------------------------------------------- */
+
+static inline void ls_fmt_tab_verbose_header(FILE *f, int verbose)
+{
+	fputc('#', f);
+	if (verbose > 1)
+		fputs("schema_digest\t", f);
+	fputs("schema\tinstance\tflags\tmsize\tdsize\thsize\tuid\tgid\tperm\tupdate\tduration\t"
+	      "age_seconds\tage_intervals\tinfo\n",
+	      f);
+}
+
+/* now: the current time (seconds) for the age columns. */
+static inline void ls_fmt_tab_verbose_row(FILE *f, const struct ldms_dir_set *d, int verbose,
+					  double now, struct ls_totals *t)
+{
+	char perm[16];
+	double age = now - ((double)d->timestamp.sec + d->timestamp.usec / 1e6);
+	int age_intervals = -1;
+	size_t j;
+	for (j = 0; j < d->info_count; j++) {
+		long interval = 0;
+		if (strcmp(d->info[j].key, "updt_hint_us") == 0 &&
+		    sscanf(d->info[j].value, "%ld", &interval) == 1 && interval > 0)
+			age_intervals = (int)(age / (interval * 1.0e-6));
+	}
+	if (verbose > 1)
+		fprintf(f, "%s\t", d->digest_str);
+	ldms_perm_str(d->perm, perm);
+	fprintf(f,
+		"%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+		"\t%d\t%d\t%s\t%d.%06d\t%d.%06d\t%.3f\t%d\t",
+		d->schema_name, d->inst_name, d->flags, d->meta_size, d->data_size, d->heap_size,
+		(int)d->uid, (int)d->gid, perm, (int)d->timestamp.sec, (int)d->timestamp.usec,
+		(int)d->duration.sec, (int)d->duration.usec, age, age_intervals);
+	for (j = 0; j < d->info_count; j++)
+		fprintf(f, "\"%s\"=\"%s\" ", d->info[j].key, d->info[j].value);
+	fputc('\n', f);
+	if (t) {
+		t->sets++;
+		t->meta += d->meta_size;
+		t->data += d->data_size;
+	}
+}
+
+static inline void ls_fmt_tab_verbose_footer(FILE *f, const struct ls_totals *t)
+{
+	fputs("#total_sets\tmeta_data_kb\tdata_kb\tmemory_kb\n", f);
+	fprintf(f, "%ld\t%.2f\t %.2f\t%.2f\n", t->sets, (double)t->meta / 1000.0,
+		(double)t->data / 1000.0, (double)(t->meta + t->data) / 1000.0);
+}
+
+static inline void ls_fmt_tab_set_long(FILE *f, ldms_set_t s, int user_data)
+{
+	char dtsz[200];
+	struct ldms_timestamp ts = ldms_transaction_timestamp_get(s);
+	uint32_t i, card = ldms_set_card_get(s);
+	ls_fmt_time(dtsz, sizeof(dtsz), ts.sec);
+	fputs("#instance\tconsistent\tupdate\tupdate.usec\tpush\tlast_push\n", f);
+	fprintf(f, "%s\t%d\t%s\t%d\t%d\t%d\n", ldms_set_instance_name_get(s),
+		ldms_set_is_consistent(s) ? 1 : 0, dtsz, (int)ts.usec, 0, 0);
+	if (!card)
+		return;
+	fputs(user_data ? "#type\tkind\tname\tudata\tvalue\tunit\n"
+			: "#type\tkind\tname\tvalue\tunit\n",
+	      f);
+	for (i = 0; i < card; i++) {
+		enum ldms_value_type t = ldms_metric_type_get(s, (int)i);
+		const char *tname = ldms_metric_type_to_str(t);
+		fprintf(f, "%c\t%s\t%s\t",
+			(ldms_metric_flags_get(s, (int)i) & LDMS_MDESC_F_DATA) ? 'D' : 'M',
+			tname ? tname : "(null)", ldms_metric_name_get(s, (int)i));
+		if (user_data)
+			fprintf(f, "0x%" PRIx64 "\t", ldms_metric_user_data_get(s, (int)i));
+		ls_fmt_value(f, s, (int)i, 0);
+		fprintf(f, "\t%s\n", ldms_metric_unit_get(s, (int)i));
+	}
+}
+
 #endif

@@ -168,6 +168,21 @@ def test_sampler_node_plain_long_verbose(ldmsd_factory):
     assert out.returncode != 0
     assert "ldms_ls: lookup failed for set 'no/such'" in out.stdout
 
+    # machine-readable forms: json (4.5 layout) parses, tab has '#' headers
+    import json
+
+    doc = json.loads(ldms_ls(d.port, "-f", "json").stdout)
+    assert doc == {"set_name": SETS}
+    doc = json.loads(ldms_ls(d.port, "-l", "-f", "json").stdout)
+    assert doc["set_name"] == SETS
+    assert [x["inst_name"] for x in doc["set_data"]] == SETS
+    mem = doc["set_data"][1]
+    assert mem["perm"] == "0644" and mem["metrics"][0] == {
+        "name": "component_id", "type": "u64", "units": "", "value": 1}
+    out = ldms_ls(d.port, "-v", "-f", "tab").stdout.split("\n")
+    assert out[0].startswith("#schema\tinstance\tflags")
+    assert out[1].split("\t")[1] == SETS[0]
+
 
 def test_values_advance(ldmsd_factory):
     """Two reads a few seconds apart: data changes and the timestamp advances."""
@@ -385,3 +400,88 @@ def test_golden_test_sampler_output(ldmsd_factory):
     assert mine[3] == gold[3]  # golden/static row, identical
     assert mine[2][:93] == gold[2][:93]  # golden/sampled up to the time stamp
     assert mine[2].endswith('"updt_hint_us"="%d:%d" ' % (interval, offset))
+
+
+def test_schema_identical_to_upstream_on_same_kernel(ldmsd_factory):
+    """Where the running kernel gives the same metric names as the capture host, the
+    meminfo/vmstat/procstat sets have upstream's sizes and schema digests (so upstream
+    and ldms-c samplers can share a storage policy)."""
+    d = ldmsd_factory("samp1", SAMPLERS_CONF)
+    wait_for_sets(d.port, SETS)
+    gold_l = parse_long(golden("ldms/ldms_ls_l_samp1.txt").split("\n", 1)[1])
+    gold_v = {}
+    for line in golden("ldms/ldms_ls_v_samp1.txt").split("\n")[3:6]:
+        f = line.split()
+        gold_v[f[1]] = (f[3], f[4])
+    frames = golden("wire/01-dir/frames.txt")
+    gold_digest = dict(
+        (m.group(1), m.group(2))
+        for m in re.finditer(r'"schema":"(\w+)","digest":"([0-9A-F]{64})"', frames)
+    )
+    assert sorted(gold_digest) == ["meminfo", "vmstat"]
+    mine_l = parse_long(ldms_ls(d.port, "-l").stdout)
+    mine_v = {}
+    for line in ldms_ls(d.port, "-vv").stdout.split("\n"):
+        f = line.split()
+        if len(f) > 6 and f[2].startswith("samp1/"):
+            mine_v[f[2]] = (f[0], f[4], f[5])
+    compared = 0
+    for inst in ("samp1/meminfo", "samp1/vmstat", "samp1/procstat"):
+        names = [m[2] for m in mine_l[inst][1]]
+        if names != [m[2] for m in gold_l[inst][1]]:
+            continue  # another kernel: different schema, nothing to compare
+        digest, msize, dsize = mine_v[inst]
+        assert (msize, dsize) == gold_v[inst], inst
+        schema = inst.split("/")[1]
+        if schema in gold_digest:
+            assert digest == gold_digest[schema], inst
+        compared += 1
+    print("compared %d schemas with the capture host's" % compared)
+
+
+def test_ldms_ls_command_line_errors():
+    need(LDMS_LS)
+
+    def run(*args):
+        return subprocess.run([LDMS_LS] + list(args), capture_output=True, text=True, timeout=30)
+
+    out = run()
+    assert out.returncode == 1 and out.stdout.startswith(LDMS_LS + " -h <hostname>")
+    out = run("-p", "0")
+    assert out.returncode == 1 and out.stdout == "ERROR: -p 0 invalid port number\n"
+    out = run("-V")
+    assert out.returncode == 0 and "LDMS Protocol Version: 4.2.0.0" in out.stdout
+    out = run("-Q")
+    assert out.returncode == 1 and "unknown option Q" in out.stdout
+    out = run("-h", "no-such-host.invalid", "-p", "411")
+    assert out.returncode == 1 and "no-such-host.invalid does not resolve." in out.stdout
+    out = run("-h", "127.0.0.1", "-p", "411", "-a", "nosuchauth")
+    assert out.returncode != 0 and "nosuchauth" in out.stdout + out.stderr
+    out = run("-h", "127.0.0.1", "-p", "411", "-m", "lots")
+    assert out.returncode == 1 and "Invalid memory size 'lots'" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "line,attr",
+    [
+        ("config name=meminfo producer=a instance=a/m perm=999", "perm"),
+        ("config name=meminfo instance=a/m", "producer"),
+        ("config name=meminfo producer=a instance=a/m component_id=x1y", "component_id"),
+    ],
+)
+def test_bad_sampler_config_stops_ldmsd(tmp_path, line, attr):
+    """A config file with a bad sampler attribute: ldmsd refuses to start and says
+    which attribute (and where)."""
+    from conftest import LDMSD, free_port
+
+    need(LDMSD)
+    conf = tmp_path / "bad.conf"
+    conf.write_text("load name=meminfo\n" + line + "\n")
+    log = tmp_path / "bad.log"
+    out = subprocess.run(
+        [LDMSD, "-x", "sock:%d:127.0.0.1" % free_port(), "-c", str(conf), "-l", str(log)],
+        capture_output=True, text=True, timeout=30,
+    )
+    text = out.stdout + out.stderr + (log.read_text() if log.exists() else "")
+    assert out.returncode != 0
+    assert "bad.conf:2" in text and attr + ":" in text, text

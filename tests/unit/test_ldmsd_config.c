@@ -737,10 +737,23 @@ static void test_net_path(void **state)
 	const char *port = TAILQ_FIRST(&d->listeners)->port;
 	assert_string_not_equal(port, "0");
 
+	/* before in-band configuration is enabled only start-up queries are served */
 	struct ldms_ctrl_client *cli =
 	    ldms_ctrl_client_connect("127.0.0.1", port, "sock", NULL, 5000, &e);
 	assert_non_null(cli);
-	struct ldms_ctrl_msg *rsp = request(cli, LDMSD_VERSION_REQ, NULL, &err);
+	struct ldms_ctrl_msg *rsp = request(cli, LDMSD_PLUGN_LOAD_REQ, "meminfo", &err);
+	assert_int_equal(err, EBUSY);
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_PLUGN_STATUS_REQ, NULL, &err);
+	assert_int_equal(err, 0);
+	assert_string_equal(ldms_ctrl_msg_text(rsp), "[]");
+	ldms_ctrl_msg_free(rsp);
+	ldms_ctrl_client_close(cli);
+	d->inband = 1;
+
+	cli = ldms_ctrl_client_connect("127.0.0.1", port, "sock", NULL, 5000, &e);
+	assert_non_null(cli);
+	rsp = request(cli, LDMSD_VERSION_REQ, NULL, &err);
 	assert_int_equal(err, 0);
 	assert_non_null(strstr(ldms_ctrl_msg_text(rsp), "\"LDMSD Version\":\"4.5."));
 	ldms_ctrl_msg_free(rsp);
