@@ -514,9 +514,11 @@ struct src {
 
 static void src_sample(struct src *s, uint64_t v)
 {
+	ldms_set_lock(s->set); /* the server reads under the same lock */
 	ldms_transaction_begin(s->set);
 	ldms_metric_set_u64(s->set, s->m_val, v);
 	ldms_transaction_end(s->set);
+	ldms_set_unlock(s->set);
 }
 
 static int count_lines(const char *path, uint64_t *first_ts, int *monotonic)
