@@ -344,7 +344,7 @@ static void test_watch_compacted(void **state)
 static void test_failover(void **state)
 {
 	NEED_ETCD();
-	int ports[2];
+	int ports[2] = {0};
 	assert_int_equal(etcd_spawn_ports(ports, 2), 0);
 	char dead1[64], dead2[64];
 	snprintf(dead1, sizeof(dead1), "http://127.0.0.1:%d", ports[0]);
@@ -429,7 +429,7 @@ static void test_pipeline(void **state)
 			assert_true(status[i] == 1 || (i > 10 && status[i] == 0));
 
 	/* nobody at the address: an error naming it, nothing done */
-	int ports[1];
+	int ports[1] = {0};
 	assert_int_equal(etcd_spawn_ports(ports, 1), 0);
 	char dead[64];
 	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", ports[0]);
