@@ -681,6 +681,7 @@ static void lookup_cb(ldms_t x, int status, int more, ldms_set_t s, void *arg)
 		if (ps->set)
 			ldms_set_put(ps->set);
 		ps->set = ldms_set_get(s);
+		ps->my_hint_interval = ps->my_hint_offset = 0;
 	}
 	ps->state = LDMSD_PRDCR_SET_READY;
 	ldms_log(LDMS_LINFO, LDMSD_UPDTR_LOG, "Set %s is ready", ps->inst_name);
@@ -758,6 +759,24 @@ out:
 	ldmsd_prdcr_set_put(ps);
 }
 
+/* Our mirror announces the schedule it is updated on (as upstream: an L2 with
+ * auto_interval follows the L1 updater), set once per change. p->lock held. */
+static void pset_hint_publish(struct ldmsd_prdcr_set *ps, struct ldmsd_updtr *u, int match_hint,
+			      int64_t hint_interval, int64_t hint_offset)
+{
+	int64_t iv = u->interval_us, off = u->offset_us;
+	char buf[64];
+	if (match_hint)
+		ldmsd_updtr_auto_schedule(hint_interval, hint_offset, u->offset_us, &iv, &off);
+	if (!ps->set || (ps->my_hint_interval == iv && ps->my_hint_offset == off))
+		return;
+	snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64, iv, off);
+	if (!ldms_set_info_set(ps->set, "updt_hint_us", buf)) {
+		ps->my_hint_interval = iv;
+		ps->my_hint_offset = off;
+	}
+}
+
 int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_t hint_interval,
 			    int64_t hint_offset, int match_hint)
 {
@@ -786,6 +805,8 @@ int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_
 				n++;
 			break;
 		case LDMSD_PRDCR_SET_READY:
+			if (u)
+				pset_hint_publish(ps, u, match_hint, hint_interval, hint_offset);
 			if (!pset_update(p, ps))
 				n++;
 			break;
