@@ -605,6 +605,15 @@ static void test_in_process(void **state)
 	assert_int_equal(exec_line(d, "prdcr_set_status", &rep), 0);
 	assert_non_null(strstr(ldmsd_buf_str(&rep.json),
 			       "\"origin\":\"src\",\"producer\":\"p\",\"timestamp.sec\":\""));
+	/* the mirror announces our updater's schedule */
+	struct ldmsd_prdcr *p = ldmsd_prdcr_find(d, "p");
+	pthread_mutex_lock(&p->lock);
+	assert_int_equal(p->n_sets, 1);
+	char *hint = ldms_set_info_get(p->sets[0]->set, "updt_hint_us");
+	pthread_mutex_unlock(&p->lock);
+	assert_non_null(hint);
+	assert_string_equal(hint, "100000:20000");
+	free(hint);
 	assert_int_equal(exec_line(d, "strgp_status", &rep), 0);
 	assert_non_null(strstr(ldmsd_buf_str(&rep.json), "\"metrics\":[\"component_id\","
 							 "\"value\"]"));
