@@ -151,6 +151,7 @@ struct ldmsd_prdcr {
 	struct ldmsd *d;
 	char *name;
 	char *host;
+	char *conn_host; /* cache_ip: the address resolved at prdcr_add */
 	int port;
 	char *port_str;
 	char *xprt_name;

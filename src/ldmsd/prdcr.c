@@ -230,6 +230,7 @@ static void prdcr_free(struct ldmsd_prdcr *p)
 	pthread_mutex_destroy(&p->lock);
 	free(p->name);
 	free(p->host);
+	free(p->conn_host);
 	free(p->port_str);
 	free(p->xprt_name);
 	free(p->auth_dom);
@@ -457,8 +458,9 @@ static void prdcr_connect(struct ldmsd_prdcr *p)
 		return;
 	}
 	uint64_t id = conn_register(p);
-	int rc = id ? ldms_xprt_connect(x, p->host, p->port_str, conn_cb, (void *)(uintptr_t)id)
-		    : -ENOMEM;
+	const char *host = p->conn_host ? p->conn_host : p->host;
+	int rc =
+	    id ? ldms_xprt_connect(x, host, p->port_str, conn_cb, (void *)(uintptr_t)id) : -ENOMEM;
 	if (rc) {
 		if (id)
 			conn_unregister(id);
@@ -952,11 +954,17 @@ static int prdcr_add_handler(struct ldmsd_req_ctxt *c)
 	if (cache_ip && t != LDMSD_PRDCR_PASSIVE) {
 		/* fail early on a name that does not resolve, as upstream does */
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+		char num[NI_MAXHOST];
 		if (getaddrinfo(host, p->port_str, &hints, &ai)) {
 			prdcr_free(p);
 			return ldmsd_reply_err(c, -EAFNOSUPPORT, "Error resolving hostname '%s'",
 					       host);
 		}
+		/* reconnects then never wait for a name server (they run on the
+		 * scheduler thread) */
+		if (!getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num), NULL, 0,
+				 NI_NUMERICHOST))
+			p->conn_host = strdup(num);
 		freeaddrinfo(ai);
 	}
 	pthread_rwlock_wrlock(&a->lock);
