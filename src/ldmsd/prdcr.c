@@ -730,18 +730,24 @@ static void update_cb(ldms_t x, ldms_set_t s, int status, void *arg)
 		ldms_log(LDMS_LINFO, LDMSD_UPDTR_LOG, "Set %s updates again", ps->inst_name);
 	ps->last_err = 0;
 	ps->updates++;
-	if (!ps->published && !ps->publish_failed) {
-		/* serve the mirror to our own peers (the next aggregation level) */
+	if (!ps->published) {
+		/* serve the mirror to our own peers (the next aggregation level); a name
+		 * taken by another set is retried at each update, logged once */
 		int rc = ldms_set_publish(s);
-		if (rc) {
+		if (rc && !ps->publish_failed) {
 			ps->publish_failed = 1;
 			ldms_log(LDMS_LWARN, LDMSD_PRDCR_LOG,
 				 "Producer %s: set %s is not re-published: %s", p->name,
 				 ps->inst_name,
 				 rc == -EEXIST ? "a set of that name already exists here"
 					       : strerror(-rc));
-		} else {
+		} else if (!rc) {
 			ps->published = 1;
+			if (ps->publish_failed)
+				ldms_log(LDMS_LINFO, LDMSD_PRDCR_LOG,
+					 "Producer %s: set %s is re-published", p->name,
+					 ps->inst_name);
+			ps->publish_failed = 0;
 		}
 	}
 	if (!ldms_set_is_consistent(s)) {
