@@ -399,11 +399,58 @@ static int strs_equal(char *const *a, size_t na, char *const *b, size_t nb)
 	return 1;
 }
 
-/* the parts an add command carries (a change needs delete + add) */
+/* attributes equal, ignoring `skip` (NULL: none) */
+static int kvs_equal_but(const struct rb_kv *a, size_t na, const struct rb_kv *b, size_t nb,
+			 const char *skip)
+{
+	size_t i = 0, k = 0;
+	for (;;) {
+		while (skip && i < na && !strcmp(a[i].k, skip))
+			i++;
+		while (skip && k < nb && !strcmp(b[k].k, skip))
+			k++;
+		if (i == na || k == nb)
+			return i == na && k == nb;
+		if (strcmp(a[i].k, b[k].k) || !streq(a[i].v, b[k].v))
+			return 0;
+		i++;
+		k++;
+	}
+}
+
+/* the parts an add command carries (a change needs delete + add); a producer's set list
+ * (balancing by set) is not one of them, see sets_shrunk() */
 static int add_equal(const struct rb_obj *x, const struct rb_obj *y)
 {
-	return kvs_equal(x->a, x->n_a, y->a, y->n_a) && strs_equal(x->l, x->n_l, y->l, y->n_l) &&
-	       strs_equal(x->m, x->n_m, y->m, y->n_m);
+	return kvs_equal_but(x->a, x->n_a, y->a, y->n_a, RB_SETS_ATTR) &&
+	       strs_equal(x->l, x->n_l, y->l, y->n_l) && strs_equal(x->m, x->n_m, y->m, y->n_m);
+}
+
+/* Balancing by set: an aggregator that loses some sets of a producer it keeps must drop
+ * its copies of them (they would shadow the new owner's copies upstream), which only a
+ * producer restart does. */
+static int sets_shrunk(const struct rb_obj *c, const struct rb_obj *w)
+{
+	if (c->kind != RB_PRDCR)
+		return 0;
+	const char *cs = rb_obj_attr(c, RB_SETS_ATTR), *ws = rb_obj_attr(w, RB_SETS_ATTR);
+	if (!cs || !*cs)
+		return 0;
+	if (!ws)
+		ws = "";
+	for (const char *p = cs; *p;) {
+		size_t n = strcspn(p, "\n");
+		int found = 0;
+		for (const char *q = ws; *q && !found;) {
+			size_t m = strcspn(q, "\n");
+			found = m == n && !strncmp(p, q, n);
+			q += m + (q[m] == '\n');
+		}
+		if (!found)
+			return 1;
+		p += n + (p[n] == '\n');
+	}
+	return 0;
 }
 
 int rb_state_equal(const struct rb_state *a, const struct rb_state *b)
@@ -413,7 +460,8 @@ int rb_state_equal(const struct rb_state *a, const struct rb_state *b)
 	for (size_t i = 0; i < a->n; i++) {
 		const struct rb_obj *x = &a->o[i], *y = &b->o[i];
 		if (x->kind != y->kind || strcmp(x->key, y->key) || x->run != y->run ||
-		    !add_equal(x, y) || !kvs_equal(x->s, x->n_s, y->s, y->n_s))
+		    !add_equal(x, y) || !kvs_equal(x->a, x->n_a, y->a, y->n_a) ||
+		    !kvs_equal(x->s, x->n_s, y->s, y->n_s))
 			return 0;
 	}
 	return 1;
@@ -590,6 +638,11 @@ static int diff_obj(const struct rb_obj *c, const struct rb_obj *w, struct rb_cm
 			return rc;
 		return emit_start(post, w);
 	}
+	if (c->run && w->run && sets_shrunk(c, w)) {
+		if ((rc = emit_stop(pre, c)))
+			return rc;
+		return emit_start(post, w);
+	}
 	if (c->run && !w->run)
 		return emit_stop(pre, c);
 	if (!c->run && w->run)
@@ -611,7 +664,7 @@ int rb_diff(const struct rb_state *cur, const struct rb_state *want, int keep_un
 			if (!w) {
 				if (!keep_unknown)
 					rc = remove_obj(pre, c);
-			} else if (!add_equal(c, w) || c->run != w->run ||
+			} else if (!add_equal(c, w) || c->run != w->run || sets_shrunk(c, w) ||
 				   !kvs_equal(c->s, c->n_s, w->s, w->n_s)) {
 				/* stops and deletes of changed objects; their adds come below */
 				struct rb_cmdlist scratch;

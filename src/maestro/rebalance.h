@@ -90,6 +90,10 @@ struct rb_obj {
 	int run;  /* wanted running (sampler started, producer started ...) */
 };
 
+/* A producer's sets on an aggregator when balancing by set ('\n'-separated names):
+ * losing some of them while the producer stays restarts it there (rb_diff). */
+#define RB_SETS_ATTR "_sets"
+
 /* A daemon's objects, kept sorted by (kind, key). */
 struct rb_state {
 	size_t n, cap;

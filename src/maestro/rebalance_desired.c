@@ -327,8 +327,23 @@ static int producers(const struct maestro_model *m, const struct rb_assign *a, s
 		    opt_attr(o, "rx_rate", p->rx_rate))
 			return -ENOMEM;
 		if (sa) {
-			for (size_t s = 0; s < sa->n && !o->run; s++)
-				o->run = sa->prdcr[s] == k && sa->agg[s] == me;
+			struct sbuf sets = {0};
+			for (size_t s = 0; s < sa->n; s++)
+				if (sa->prdcr[s] == k && sa->agg[s] == me)
+					sb_add(&sets, "%s%s", sa->name[s], NULL);
+			if (sets.err) {
+				free(sets.s);
+				return -ENOMEM;
+			}
+			o->run = sets.len > 0;
+			/* sb_add separates with spaces; set names have none, '\n' is safer */
+			for (size_t i = 0; i < sets.len; i++)
+				if (sets.s[i] == ' ')
+					sets.s[i] = '\n';
+			rc = o->run ? rb_obj_set_attr(o, RB_SETS_ATTR, sets.s) : 0;
+			free(sets.s);
+			if (rc)
+				return rc;
 		} else {
 			o->run = me >= 0 && a && a->prdcr[g][k] == me;
 		}

@@ -333,6 +333,32 @@ static void test_updater_matches(void **st)
 	rb_state_free(&want);
 }
 
+/* balancing by set: losing sets restarts the producer there, gaining sets does not */
+static void test_sets_shrink(void **st)
+{
+	struct rb_state cur, grow, shrink;
+	struct rb_cmdlist pre, post;
+	rb_state_init(&cur);
+	rb_state_init(&grow);
+	rb_state_init(&shrink);
+	rb_obj_set_attr(prdcr(&cur, "p", 1), RB_SETS_ATTR, "s/a\ns/b");
+	rb_obj_set_attr(prdcr(&grow, "p", 1), RB_SETS_ATTR, "s/a\ns/b\ns/c");
+	rb_obj_set_attr(prdcr(&shrink, "p", 1), RB_SETS_ATTR, "s/b");
+	diff(&cur, &grow, &pre, &post);
+	assert_int_equal(pre.n + post.n, 0);
+	assert_false(rb_state_equal(&cur, &grow));
+	rb_cmdlist_free(&pre);
+	rb_cmdlist_free(&post);
+	diff(&cur, &shrink, &pre, &post);
+	assert_string_equal(texts(&pre), "prdcr_stop name=p");
+	assert_string_equal(texts(&post), "prdcr_start name=p");
+	rb_cmdlist_free(&pre);
+	rb_cmdlist_free(&post);
+	rb_state_free(&cur);
+	rb_state_free(&grow);
+	rb_state_free(&shrink);
+}
+
 static void test_restore(void **st)
 {
 	struct rb_state a, b;
@@ -696,6 +722,8 @@ static void test_desired_l2_and_sets(void **st)
 	assert_int_equal(rb_state_find(&s1, RB_PRDCR, "samp-1-ep")->run, 1);
 	assert_int_equal(rb_state_find(&s2, RB_PRDCR, "samp-1-ep")->run, 1);
 	assert_int_equal(rb_state_find(&s1, RB_PRDCR, "samp-2-ep")->run, 0);
+	assert_string_equal(rb_obj_attr(rb_state_find(&s1, RB_PRDCR, "samp-1-ep"), RB_SETS_ATTR),
+			    "samp-1/meminfo1");
 	struct rb_obj *u1 = rb_state_find(&s1, RB_UPDTR, "updtr_0_l1-1");
 	assert_int_equal(u1->n_m, 1);
 	assert_string_equal(u1->m[0], "regex=^samp-1/meminfo1$ match=inst");
@@ -717,6 +745,7 @@ int main(void)
 	    cmocka_unit_test(test_removals_and_permanent),
 	    cmocka_unit_test(test_store_plugin_change),
 	    cmocka_unit_test(test_updater_matches),
+	    cmocka_unit_test(test_sets_shrink),
 	    cmocka_unit_test(test_restore),
 	    cmocka_unit_test(test_adopt),
 	    cmocka_unit_test(test_prdcr_running),
