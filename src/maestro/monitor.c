@@ -391,6 +391,7 @@ static void start_connect(struct monitor *m, struct mon_daemon *d)
 
 static void set_health(struct mon_daemon *d, enum mon_health h, const char *why)
 {
+	d->changed = d->health != h || d->changed;
 	d->health = h;
 	d->since_us = mon_now_us();
 	set_str(&d->reason, why);
@@ -496,6 +497,7 @@ int mon_tick(struct monitor *m)
 		pthread_mutex_unlock(&m->lock);
 		if (done) {
 			join_connect(m, d);
+			d->tried = 1;
 			if (cli) {
 				close_cli(m, d);
 				d->cli = cli;

@@ -39,6 +39,8 @@ struct engine {
 	char reason[1024];
 	uint64_t retry_at; /* monotonic µs, 0 = none */
 	int first;
+	int settled;
+	uint64_t settle_deadline;
 	struct samp_dir *dirs;
 	size_t n_dirs;
 	/* the last rebalance */
@@ -73,6 +75,7 @@ int engine_new(struct monitor *mon, const struct engine_opts *o, struct engine *
 	e->mon = mon;
 	e->o = *o;
 	e->first = 1;
+	e->settle_deadline = mon_mono_us() + (uint64_t)mon->o.connect_timeout_ms * 1000u + 1000000u;
 	*out = e;
 	return 0;
 }
@@ -742,10 +745,29 @@ static int pass(struct engine *e)
 int engine_step(struct engine *e)
 {
 	int changes = mon_tick(e->mon);
-	if (changes)
-		add_reason(e, "Daemon state change", NULL, NULL);
+	for (size_t i = 0; i < e->mon->n; i++) {
+		struct mon_daemon *d = e->mon->d[i];
+		if (!d->changed)
+			continue;
+		d->changed = 0;
+		if (d->health == MON_UP)
+			add_reason(e, "%s up", d->name, NULL);
+		else
+			add_reason(e, "%s down: %s", d->name, d->reason ? d->reason : "?");
+	}
 	if (!e->model)
 		return 100;
+	if (!e->settled) {
+		/* at start-up, hear from every daemon once before balancing, so producers
+		 * that already run somewhere are seen before they are placed */
+		int waiting = 0;
+		for (size_t i = 0; i < e->mon->n; i++)
+			waiting +=
+			    e->mon->d[i]->managed && !e->mon->d[i]->removed && !e->mon->d[i]->tried;
+		if (waiting && mon_mono_us() < e->settle_deadline)
+			return 50;
+		e->settled = 1;
+	}
 	for (size_t i = 0; i < e->mon->n && !e->dirty; i++) {
 		struct mon_daemon *d = e->mon->d[i];
 		if (!d->removed && d->health == MON_UP && !d->synced)
