@@ -22,9 +22,15 @@ extern const struct ldmsd_cmd_def ldmsd_config_cmds[];
 extern const struct ldmsd_cmd_def ldmsd_listen_cmds[];
 extern const struct ldmsd_cmd_def ldmsd_plugin_cmds[];
 extern const struct ldmsd_cmd_def ldmsd_ctrl_cmds[];
+extern const struct ldmsd_cmd_def ldmsd_prdcr_cmds[];
+extern const struct ldmsd_cmd_def ldmsd_updtr_cmds[];
+extern const struct ldmsd_cmd_def ldmsd_strgp_cmds[];
+extern const struct ldmsd_cmd_def ldmsd_store_worker_cmds[];
 
 static const struct ldmsd_cmd_def *const cmd_tables[] = {
-    ldmsd_daemon_cmds, ldmsd_config_cmds, ldmsd_listen_cmds, ldmsd_plugin_cmds, ldmsd_ctrl_cmds,
+    ldmsd_daemon_cmds, ldmsd_config_cmds, ldmsd_listen_cmds,
+    ldmsd_plugin_cmds, ldmsd_ctrl_cmds,	  ldmsd_prdcr_cmds,
+    ldmsd_updtr_cmds,  ldmsd_strgp_cmds,  ldmsd_store_worker_cmds,
 };
 
 /* Request ids are < 0x1000 (ranges 0x0xx..0xdxx), so a direct index is cheap. */
@@ -527,7 +533,8 @@ int ldmsd_cmd_exec(struct ldmsd *d, const struct ldmsd_req *r, struct ldmsd_cfg_
 					 cmd_name(r));
 			return reply->rc;
 		}
-		if (d->state != LDMSD_STATE_RUNNING && !(fl & LDMS_CTRL_PERM_STARTUP_OK)) {
+		if ((d->state != LDMSD_STATE_RUNNING || !d->inband) &&
+		    !(fl & LDMS_CTRL_PERM_STARTUP_OK)) {
 			reply->rc = -EBUSY;
 			ldmsd_buf_printf(&reply->msg, "the daemon is still starting up");
 			return reply->rc;

@@ -239,6 +239,7 @@ int main(int argc, char *argv[])
 		ldms_log(LDMS_LINFO, LDMSD_LOG, "Processing the config file '%s' is done.",
 			 cli.cfgs[i].path);
 	ldms_log(LDMS_LINFO, LDMSD_LOG, "Enabling in-band config");
+	d->inband = 1;
 
 	d->wake_main = 1;
 	while (!sig_exit && !d->exit_requested) {

@@ -459,3 +459,29 @@ def test_ldms_ls_command_line_errors():
     assert out.returncode != 0 and "nosuchauth" in out.stdout + out.stderr
     out = run("-h", "127.0.0.1", "-p", "411", "-m", "lots")
     assert out.returncode == 1 and "Invalid memory size 'lots'" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "line,attr",
+    [
+        ("config name=meminfo producer=a instance=a/m perm=999", "perm"),
+        ("config name=meminfo instance=a/m", "producer"),
+        ("config name=meminfo producer=a instance=a/m component_id=x1y", "component_id"),
+    ],
+)
+def test_bad_sampler_config_stops_ldmsd(tmp_path, line, attr):
+    """A config file with a bad sampler attribute: ldmsd refuses to start and says
+    which attribute (and where)."""
+    from conftest import LDMSD, free_port
+
+    need(LDMSD)
+    conf = tmp_path / "bad.conf"
+    conf.write_text("load name=meminfo\n" + line + "\n")
+    log = tmp_path / "bad.log"
+    out = subprocess.run(
+        [LDMSD, "-x", "sock:%d:127.0.0.1" % free_port(), "-c", str(conf), "-l", str(log)],
+        capture_output=True, text=True, timeout=30,
+    )
+    text = out.stdout + out.stderr + (log.read_text() if log.exists() else "")
+    assert out.returncode != 0
+    assert "bad.conf:2" in text and attr + ":" in text, text

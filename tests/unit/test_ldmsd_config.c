@@ -338,12 +338,8 @@ static void test_not_implemented(void **state)
 	struct ldmsd *d = ldmsd_new();
 	struct ldmsd_reply rep;
 	ldmsd_reply_init(&rep);
-	assert_int_equal(exec_line(d,
-				   "prdcr_add name=p host=h port=1 xprt=sock type=active "
-				   "reconnect=1s",
-				   &rep),
-			 -ENOSYS);
-	assert_string_equal(rep.msg.s, "command 'prdcr_add' is not implemented yet");
+	assert_int_equal(exec_line(d, "setgroup_add name=g", &rep), -ENOSYS);
+	assert_string_equal(rep.msg.s, "command 'setgroup_add' is not implemented yet");
 	assert_int_equal(exec_line(d, "failover_start", &rep), -ENOTSUP);
 	assert_non_null(strstr(rep.msg.s, "failover"));
 	ldmsd_reply_free(&rep);
@@ -572,9 +568,9 @@ static void test_two_pass(void **state)
 				 "updtr_start name=u\n"
 				 "term name=meminfo\n");
 	assert_int_equal(run_file(d, LDMSD_CFG_STARTUP, "defer.conf", &run, &e), 0);
-	assert_int_equal(ldmsd_cfg_run_finish(run, &e), -ENOSYS);
+	assert_int_equal(ldmsd_cfg_run_finish(run, &e), -ENOENT);
 	assert_string_equal(basename_err(&e, buf, sizeof(buf)),
-			    "defer.conf:1: command 'prdcr_start' is not implemented yet");
+			    "defer.conf:1: The producer specified does not exist.");
 	ldmsd_cfg_run_free(run);
 	assert_null(TAILQ_FIRST(&d->plugins)); /* load and term both ran */
 
@@ -741,10 +737,23 @@ static void test_net_path(void **state)
 	const char *port = TAILQ_FIRST(&d->listeners)->port;
 	assert_string_not_equal(port, "0");
 
+	/* before in-band configuration is enabled only start-up queries are served */
 	struct ldms_ctrl_client *cli =
 	    ldms_ctrl_client_connect("127.0.0.1", port, "sock", NULL, 5000, &e);
 	assert_non_null(cli);
-	struct ldms_ctrl_msg *rsp = request(cli, LDMSD_VERSION_REQ, NULL, &err);
+	struct ldms_ctrl_msg *rsp = request(cli, LDMSD_PLUGN_LOAD_REQ, "meminfo", &err);
+	assert_int_equal(err, EBUSY);
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_PLUGN_STATUS_REQ, NULL, &err);
+	assert_int_equal(err, 0);
+	assert_string_equal(ldms_ctrl_msg_text(rsp), "[]");
+	ldms_ctrl_msg_free(rsp);
+	ldms_ctrl_client_close(cli);
+	d->inband = 1;
+
+	cli = ldms_ctrl_client_connect("127.0.0.1", port, "sock", NULL, 5000, &e);
+	assert_non_null(cli);
+	rsp = request(cli, LDMSD_VERSION_REQ, NULL, &err);
 	assert_int_equal(err, 0);
 	assert_non_null(strstr(ldms_ctrl_msg_text(rsp), "\"LDMSD Version\":\"4.5."));
 	ldms_ctrl_msg_free(rsp);
@@ -773,7 +782,8 @@ static void test_net_path(void **state)
 	assert_string_equal(ldms_ctrl_msg_text(rsp), "{\"state\":\"ready\"}");
 	ldms_ctrl_msg_free(rsp);
 	rsp = request(cli, LDMSD_PRDCR_STATUS_REQ, NULL, &err);
-	assert_int_equal(err, ENOSYS);
+	assert_int_equal(err, 0);
+	assert_string_equal(ldms_ctrl_msg_text(rsp), "[]");
 	ldms_ctrl_msg_free(rsp);
 	ldms_ctrl_client_close(cli);
 
