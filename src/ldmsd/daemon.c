@@ -13,6 +13,7 @@
 #include <ldms/ldms_set.h>
 
 #include "ldmsd.h"
+#include "ldmsd_dump.h"
 #include "ldmsd_options.h"
 #include "ldmsd_sched.h"
 
@@ -178,6 +179,7 @@ void ldmsd_free(struct ldmsd *d)
 	if (!d)
 		return;
 	ldmsd_shutdown(d);
+	ldmsd_dump_free(d);
 	struct ldmsd_settings *s = &d->s;
 	free(s->log_file);
 	free(s->log_config_path);
