@@ -466,6 +466,7 @@ static void builtin_hooks(void)
 	ldmsd_dump_hook_register("auth", LDMSD_DUMP_ORDER_AUTH, dump_auth);
 	ldmsd_dump_hook_register("listen", LDMSD_DUMP_ORDER_LISTEN, dump_listen);
 	ldmsd_dump_hook_register("plugins", LDMSD_DUMP_ORDER_PLUGINS, dump_plugins);
+	ldmsd_dump_agg_register();
 }
 
 int ldmsd_dump_cfg_text(struct ldmsd *d, struct ldmsd_buf *out)

@@ -3,11 +3,12 @@
  * a dump hook; hooks run in ascending `order`, so the text comes out in a valid
  * sequence (settings, auth, listeners, plugins, producers, updaters, policies).
  *
- * For the object files of the aggregation tree (prdcr.c, updtr.c, strgp.c):
- *     static int prdcr_dump(struct ldmsd *d, struct ldmsd_buf *out) { ... }
- *     __attribute__((constructor)) static void prdcr_dump_reg(void)
- *     { ldmsd_dump_hook_register("prdcr", LDMSD_DUMP_ORDER_PRDCR, prdcr_dump); }
- * and write lines with ldmsd_dump_line_begin / ldmsd_dump_attr / ldmsd_dump_line_end. */
+ * A new kind of object adds its hook the way dump_agg.c does for producers,
+ * updaters and storage policies:
+ *     static int x_dump(struct ldmsd *d, struct ldmsd_buf *out) { ... }
+ *     ldmsd_dump_hook_register("x", LDMSD_DUMP_ORDER_STRGP + 10, x_dump);
+ * (called from code that is linked in for sure, e.g. the first use of the
+ * object), writing lines with ldmsd_dump_line_begin / _attr / _line_end. */
 #ifndef LDMSD_DUMP_H
 #define LDMSD_DUMP_H
 
@@ -35,6 +36,9 @@ int ldmsd_dump_hook_register(const char *name, int order, ldmsd_dump_fn fn);
 int ldmsd_dump_line_begin(struct ldmsd_buf *out, const char *verb);
 int ldmsd_dump_attr(struct ldmsd_buf *out, const char *name, const char *value);
 int ldmsd_dump_line_end(struct ldmsd_buf *out);
+
+/* Registers the hooks of the aggregation tree (dump_agg.c); done by the first dump. */
+void ldmsd_dump_agg_register(void);
 
 /* The whole configuration text (header comment + every hook). */
 int ldmsd_dump_cfg_text(struct ldmsd *d, struct ldmsd_buf *out);

@@ -149,6 +149,17 @@ void etcd_txn_result_free(struct etcd_txn_result *r);
 int etcd_txn(struct etcd_client *c, const struct etcd_txn *txn, struct etcd_txn_result *out,
 	     struct ldms_err *err);
 
+/* Many independent transactions, up to `window` (0 = 8) in flight at once on the member
+ * that answered last, so that etcd commits them together. body(i, arg) returns the
+ * malloc'ed request body of transaction i (etcd_req_txn() of etcd_codec.h); it is called
+ * in order, just before i is sent. status[i]: 1 committed with its compares true, -1
+ * compares false (no new transaction is started after one), 0 not done. Returns 0 when
+ * nothing failed, else the first error (err names the member); the caller redoes the
+ * transactions left at 0 with etcd_txn(), which fails over to other members. */
+typedef char *(*etcd_txn_body_fn)(size_t i, void *arg);
+int etcd_txn_pipeline(struct etcd_client *c, size_t n, etcd_txn_body_fn body, void *arg,
+		      size_t window, int *status, struct ldms_err *err);
+
 /* ---- leases ------------------------------------------------------------------------------ */
 
 /* id 0 lets etcd choose. */

@@ -20,6 +20,7 @@
 #include "cfgstore.h"
 #include "cfgstore_etcd.h"
 #include "etcd.h"
+#include "etcd_codec.h"
 #include "etcd_kv.h"
 #include "etcd_spawn.h"
 
@@ -343,7 +344,7 @@ static void test_watch_compacted(void **state)
 static void test_failover(void **state)
 {
 	NEED_ETCD();
-	int ports[2];
+	int ports[2] = {0};
 	assert_int_equal(etcd_spawn_ports(ports, 2), 0);
 	char dead1[64], dead2[64];
 	snprintf(dead1, sizeof(dead1), "http://127.0.0.1:%d", ports[0]);
@@ -382,6 +383,67 @@ static void test_failover(void **state)
 	assert_true(wait_for(&e, &e.errors, 2));
 	etcd_watch_stop(w);
 	etcd_client_free(c);
+}
+
+/* ---- pipelined transactions ------------------------------------------------------------------ */
+
+struct pipe_arg {
+	int64_t fail_at; /* transaction whose compare is false */
+};
+
+static char *pipe_body(size_t i, void *arg)
+{
+	struct pipe_arg *a = arg;
+	char key[32], val[32];
+	snprintf(key, sizeof(key), "/pipe/%03zu", i);
+	snprintf(val, sizeof(val), "v%zu", i);
+	struct etcd_cmp cmp = {.key = "/pipe-none",
+			       .target = ETCD_CMP_VERSION,
+			       .num = (int64_t)i == a->fail_at ? 1 : 0};
+	struct etcd_op op = {.type = ETCD_OP_PUT, .key = key, .value = val};
+	struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .success = &op, .nsuccess = 1};
+	return etcd_req_txn(&t);
+}
+
+static void test_pipeline(void **state)
+{
+	NEED_ETCD();
+	struct ldms_err err;
+	int status[40];
+	struct pipe_arg a = {.fail_at = -1};
+	OK(etcd_txn_pipeline(cli, 40, pipe_body, &a, 6, status, &err));
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(status[i], 1);
+	assert_int_equal(count_prefix("/pipe/"), 40);
+	struct etcd_kv kv;
+	OK(etcd_get(cli, "/pipe/039", &kv, NULL, &err));
+	assert_string_equal(kv.value, "v39");
+	etcd_kv_free(&kv);
+
+	/* a false compare: reported; what was not started stays 0 */
+	a.fail_at = 10;
+	OK(etcd_txn_pipeline(cli, 40, pipe_body, &a, 4, status, &err));
+	assert_int_equal(status[10], -1);
+	for (int i = 0; i < 40; i++)
+		if (i != 10)
+			assert_true(status[i] == 1 || (i > 10 && status[i] == 0));
+
+	/* nobody at the address: an error naming it, nothing done */
+	int ports[1] = {0};
+	assert_int_equal(etcd_spawn_ports(ports, 1), 0);
+	char dead[64];
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", ports[0]);
+	const char *u = dead;
+	struct etcd_client *c;
+	OK(etcd_client_new(&u, 1, &c, &err));
+	a.fail_at = -1;
+	assert_int_equal(etcd_txn_pipeline(c, 5, pipe_body, &a, 2, status, &err), -ECONNREFUSED);
+	assert_non_null(strstr(err.msg, dead));
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(status[i], 0);
+	etcd_client_free(c);
+	struct etcd_range_spec pfx = {.prefix = 1};
+	OK(etcd_delete(cli, "/pipe/", &pfx, NULL, NULL, &err));
 }
 
 /* ---- the configuration store -------------------------------------------------------------------
@@ -635,6 +697,7 @@ int main(void)
 	    cmocka_unit_test(test_watch),
 	    cmocka_unit_test(test_watch_compacted),
 	    cmocka_unit_test(test_failover),
+	    cmocka_unit_test(test_pipeline),
 	    cmocka_unit_test(test_cfgstore),
 	    cmocka_unit_test(test_cfgstore_atomic),
 	    cmocka_unit_test(test_cfgstore_concurrent_loads),

@@ -37,6 +37,7 @@ static int setup_tmp(void **state)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ldmsd_stats_XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
+	setenv("LDMSD_STATS_TMP", tmpdir, 1);
 	assert_int_equal(ldmsd_cmd_registry_init(), 0);
 	return 0;
 }
@@ -685,6 +686,19 @@ static const char *const dump_cfg_lines[] = {
     "daemon_name name=dumper",
     "msg_disable",
     "metric_sets_default_authz perm=0640",
+    "storage_threads count=2",
+    "load name=csv plugin=store_csv",
+    "config name=csv path=${LDMSD_STATS_TMP}/csv",
+    "prdcr_add name=pr1 host=127.0.0.1 port=1 xprt=sock type=active reconnect=20s rail=2 "
+    "perm=0700",
+    "updtr_add name=u1 interval=2s offset=100ms",
+    "updtr_prdcr_add name=u1 regex=^pr",
+    "updtr_match_add name=u1 regex=mem match=schema",
+    "updtr_start name=u1",
+    "strgp_add name=s1 plugin=csv container=c1 schema=meminfo",
+    "strgp_prdcr_add name=s1 regex=.*",
+    "strgp_metric_add name=s1 metric=MemFree",
+    "strgp_start name=s1",
 };
 
 static const char *const dump_cfg_expect =
@@ -694,6 +708,7 @@ static const char *const dump_cfg_expect =
     "daemon_name name=dumper\n"
     "msg_disable\n"
     "metric_sets_default_authz uid=%u gid=%u perm=0640\n"
+    "storage_threads count=2\n"
     "auth_add name=dom1 plugin=none\n"
     "listen xprt=sock port=0 host=127.0.0.1 auth=dom1 quota=4096\n"
     "load name=mi plugin=meminfo\n"
@@ -702,6 +717,18 @@ static const char *const dump_cfg_expect =
     "load name=vm plugin=vmstat\n"
     "config name=vm producer=p1 instance=p1/vm\n"
     "load name=m2 plugin=meminfo\n"
+    "load name=csv plugin=store_csv\n"
+    "config name=csv path=%s/csv\n"
+    "prdcr_add name=pr1 type=active xprt=sock host=127.0.0.1 port=1 reconnect=20000000 rail=2 "
+    "perm=0700\n"
+    "updtr_add name=u1 interval=2000000 offset=100000\n"
+    "updtr_prdcr_add name=u1 regex=^pr\n"
+    "updtr_match_add name=u1 regex=mem match=schema\n"
+    "updtr_start name=u1\n"
+    "strgp_add name=s1 plugin=csv container=c1 schema=meminfo\n"
+    "strgp_prdcr_add name=s1 regex=.*\n"
+    "strgp_metric_add name=s1 metric=MemFree\n"
+    "strgp_start name=s1\n"
     "prdcr_add name=\"p 1\" type=active\n";
 
 static void test_dump_cfg(void **state)
@@ -717,10 +744,10 @@ static void test_dump_cfg(void **state)
 	ldmsd_reply_init(&rep);
 	ldms_err_clear(&e);
 	ldms_set_default_authz_get(&duid, &dgid, &dperm);
-	assert_int_equal(ldmsd_dump_hook_register("test_prdcr", LDMSD_DUMP_ORDER_PRDCR, test_hook),
-			 0);
-	assert_int_equal(ldmsd_dump_hook_register("test_prdcr", LDMSD_DUMP_ORDER_PRDCR, test_hook),
-			 0);
+	assert_int_equal(
+	    ldmsd_dump_hook_register("test_prdcr", LDMSD_DUMP_ORDER_STRGP + 50, test_hook), 0);
+	assert_int_equal(
+	    ldmsd_dump_hook_register("test_prdcr", LDMSD_DUMP_ORDER_STRGP + 50, test_hook), 0);
 	assert_int_equal(ldmsd_dump_hook_register("test_prdcr", 1, test_hook2), -EEXIST);
 	assert_int_equal(ldmsd_dump_hook_register("", 1, test_hook), -EINVAL);
 
@@ -730,7 +757,7 @@ static void test_dump_cfg(void **state)
 		if (rc)
 			fail_msg("'%s': %s", dump_cfg_lines[i], ldmsd_buf_str(&rep.msg));
 	}
-	snprintf(want, sizeof(want), dump_cfg_expect, (unsigned)duid, (unsigned)dgid);
+	snprintf(want, sizeof(want), dump_cfg_expect, (unsigned)duid, (unsigned)dgid, tmpdir);
 	assert_string_equal(dump_body(d, &b), want);
 	assert_true(test_hook_calls > 0);
 
@@ -753,7 +780,7 @@ static void test_dump_cfg(void **state)
 	ldmsd_free(d);
 	unsetenv("LDMSD_STATS_T");
 	ldms_set_default_authz_set(duid, dgid, dperm);
-	char *cut = strstr(file, "prdcr_add");
+	char *cut = strstr(file, "prdcr_add name=\"p 1\"");
 	assert_non_null(cut);
 	*cut = '\0';
 	struct ldmsd *d2 = ldmsd_new();
