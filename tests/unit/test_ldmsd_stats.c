@@ -597,6 +597,20 @@ static void test_net(void **state)
 	json_decref(g);
 	ldms_ctrl_msg_free(rsp);
 
+	/* reset: rates count from now on; no connection was made since */
+	rsp = request(cli, LDMSD_XPRT_STATS_REQ, &err, LDMSD_ATTR_RESET, NULL, -1);
+	assert_int_equal(err, 0);
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_XPRT_STATS_REQ, &err, -1);
+	j = rsp_json(rsp);
+	assert_true(json_is_real(json_object_get(j, "connect_request_rate_s")));
+	assert_true(json_real_value(json_object_get(j, "connect_request_rate_s")) == 0.0);
+	assert_true(json_real_value(json_object_get(j, "disconnect_rate_s")) == 0.0);
+	assert_true(json_is_real(json_object_get(j, "duration")));
+	assert_int_equal(json_integer_value(json_object_get(j, "connect_count")), 2);
+	json_decref(j);
+	ldms_ctrl_msg_free(rsp);
+
 	/* greeting level=N: the reply arrives in N records, reassembled */
 	rsp = request(cli, LDMSD_GREETING_REQ, &err, LDMSD_ATTR_LEVEL, "3", -1);
 	assert_int_equal(err, 0);
