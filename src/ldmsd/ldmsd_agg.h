@@ -124,6 +124,8 @@ struct ldmsd_prdcr_set {
 	int64_t hint_interval_us; /* updt_hint_us of the peer's set; 0 = none */
 	int64_t hint_offset_us;
 	int hint_async;
+	int64_t my_hint_interval; /* updt_hint_us we set on our mirror (our schedule) */
+	int64_t my_hint_offset;
 	uint64_t last_store_gn; /* data gn last handed to storage */
 	uint64_t updates, update_errors, busy_skips, inconsistent;
 	int last_err;
@@ -149,6 +151,7 @@ struct ldmsd_prdcr {
 	struct ldmsd *d;
 	char *name;
 	char *host;
+	char *conn_host; /* cache_ip: the address resolved at prdcr_add */
 	int port;
 	char *port_str;
 	char *xprt_name;

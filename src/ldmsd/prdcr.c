@@ -230,6 +230,7 @@ static void prdcr_free(struct ldmsd_prdcr *p)
 	pthread_mutex_destroy(&p->lock);
 	free(p->name);
 	free(p->host);
+	free(p->conn_host);
 	free(p->port_str);
 	free(p->xprt_name);
 	free(p->auth_dom);
@@ -457,8 +458,9 @@ static void prdcr_connect(struct ldmsd_prdcr *p)
 		return;
 	}
 	uint64_t id = conn_register(p);
-	int rc = id ? ldms_xprt_connect(x, p->host, p->port_str, conn_cb, (void *)(uintptr_t)id)
-		    : -ENOMEM;
+	const char *host = p->conn_host ? p->conn_host : p->host;
+	int rc =
+	    id ? ldms_xprt_connect(x, host, p->port_str, conn_cb, (void *)(uintptr_t)id) : -ENOMEM;
 	if (rc) {
 		if (id)
 			conn_unregister(id);
@@ -681,6 +683,7 @@ static void lookup_cb(ldms_t x, int status, int more, ldms_set_t s, void *arg)
 		if (ps->set)
 			ldms_set_put(ps->set);
 		ps->set = ldms_set_get(s);
+		ps->my_hint_interval = ps->my_hint_offset = 0;
 	}
 	ps->state = LDMSD_PRDCR_SET_READY;
 	ldms_log(LDMS_LINFO, LDMSD_UPDTR_LOG, "Set %s is ready", ps->inst_name);
@@ -727,18 +730,24 @@ static void update_cb(ldms_t x, ldms_set_t s, int status, void *arg)
 		ldms_log(LDMS_LINFO, LDMSD_UPDTR_LOG, "Set %s updates again", ps->inst_name);
 	ps->last_err = 0;
 	ps->updates++;
-	if (!ps->published && !ps->publish_failed) {
-		/* serve the mirror to our own peers (the next aggregation level) */
+	if (!ps->published) {
+		/* serve the mirror to our own peers (the next aggregation level); a name
+		 * taken by another set is retried at each update, logged once */
 		int rc = ldms_set_publish(s);
-		if (rc) {
+		if (rc && !ps->publish_failed) {
 			ps->publish_failed = 1;
 			ldms_log(LDMS_LWARN, LDMSD_PRDCR_LOG,
 				 "Producer %s: set %s is not re-published: %s", p->name,
 				 ps->inst_name,
 				 rc == -EEXIST ? "a set of that name already exists here"
 					       : strerror(-rc));
-		} else {
+		} else if (!rc) {
 			ps->published = 1;
+			if (ps->publish_failed)
+				ldms_log(LDMS_LINFO, LDMSD_PRDCR_LOG,
+					 "Producer %s: set %s is re-published", p->name,
+					 ps->inst_name);
+			ps->publish_failed = 0;
 		}
 	}
 	if (!ldms_set_is_consistent(s)) {
@@ -756,6 +765,24 @@ out:
 	if (store)
 		ldmsd_strgp_update(p->d, ps, s);
 	ldmsd_prdcr_set_put(ps);
+}
+
+/* Our mirror announces the schedule it is updated on (as upstream: an L2 with
+ * auto_interval follows the L1 updater), set once per change. p->lock held. */
+static void pset_hint_publish(struct ldmsd_prdcr_set *ps, struct ldmsd_updtr *u, int match_hint,
+			      int64_t hint_interval, int64_t hint_offset)
+{
+	int64_t iv = u->interval_us, off = u->offset_us;
+	char buf[64];
+	if (match_hint)
+		ldmsd_updtr_auto_schedule(hint_interval, hint_offset, u->offset_us, &iv, &off);
+	if (!ps->set || (ps->my_hint_interval == iv && ps->my_hint_offset == off))
+		return;
+	snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64, iv, off);
+	if (!ldms_set_info_set(ps->set, "updt_hint_us", buf)) {
+		ps->my_hint_interval = iv;
+		ps->my_hint_offset = off;
+	}
 }
 
 int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_t hint_interval,
@@ -786,6 +813,8 @@ int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_
 				n++;
 			break;
 		case LDMSD_PRDCR_SET_READY:
+			if (u)
+				pset_hint_publish(ps, u, match_hint, hint_interval, hint_offset);
 			if (!pset_update(p, ps))
 				n++;
 			break;
@@ -931,11 +960,17 @@ static int prdcr_add_handler(struct ldmsd_req_ctxt *c)
 	if (cache_ip && t != LDMSD_PRDCR_PASSIVE) {
 		/* fail early on a name that does not resolve, as upstream does */
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+		char num[NI_MAXHOST];
 		if (getaddrinfo(host, p->port_str, &hints, &ai)) {
 			prdcr_free(p);
 			return ldmsd_reply_err(c, -EAFNOSUPPORT, "Error resolving hostname '%s'",
 					       host);
 		}
+		/* reconnects then never wait for a name server (they run on the
+		 * scheduler thread) */
+		if (!getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num), NULL, 0,
+				 NI_NUMERICHOST))
+			p->conn_host = strdup(num);
 		freeaddrinfo(ai);
 	}
 	pthread_rwlock_wrlock(&a->lock);

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, need
+from conftest import BUILD, ldms_ls, need
 
 LDMSD_CONTROLLER = os.path.join(BUILD, "bin", "ldmsd_controller")
 STORE_CSV = os.path.join(BUILD, "lib", "ldms-c", "libstore_csv.so")
@@ -154,6 +154,13 @@ def test_hierarchy_store_and_recover(ldmsd_factory, tmp_path):
     upd = ctl(l1[0].port, "updtr_status")["msg"][0]
     assert upd["state"] == "RUNNING" and upd["interval"] == "1000000"
     assert sorted(p["name"] for p in upd["producers"]) == ["samp1", "samp2", "samp3"]
+
+    # L1 serves its mirrors as remote sets that carry its updater's schedule
+    ls = ldms_ls(l1[0].port, "-v")
+    assert ls.returncode == 0, ls.stdout + ls.stderr
+    row = next(line for line in ls.stdout.splitlines() if " samp1/meminfo " in line)
+    assert row.split()[2] == "CR"
+    assert row.endswith('"updt_hint_us"="1000000:200000" ')
 
     # a sampler crashes and comes back: its rows stop, then resume
     kill_hard(samps[1])

@@ -25,7 +25,8 @@
 #include "ldmsd_cmd.h"
 #include "ldmsd_config.h"
 
-int xprt_test_live_count(void); /* libldms test hook (src/lib/xprt_int.h) */
+int xprt_test_live_count(void); /* libldms test hooks (src/lib/xprt_int.h, set_priv.h) */
+size_t set_live_count(void);
 
 static char tmpdir[256];
 
@@ -605,6 +606,15 @@ static void test_in_process(void **state)
 	assert_int_equal(exec_line(d, "prdcr_set_status", &rep), 0);
 	assert_non_null(strstr(ldmsd_buf_str(&rep.json),
 			       "\"origin\":\"src\",\"producer\":\"p\",\"timestamp.sec\":\""));
+	/* the mirror announces our updater's schedule */
+	struct ldmsd_prdcr *p = ldmsd_prdcr_find(d, "p");
+	pthread_mutex_lock(&p->lock);
+	assert_int_equal(p->n_sets, 1);
+	char *hint = ldms_set_info_get(p->sets[0]->set, "updt_hint_us");
+	pthread_mutex_unlock(&p->lock);
+	assert_non_null(hint);
+	assert_string_equal(hint, "100000:20000");
+	free(hint);
 	assert_int_equal(exec_line(d, "strgp_status", &rep), 0);
 	assert_non_null(strstr(ldmsd_buf_str(&rep.json), "\"metrics\":[\"component_id\","
 							 "\"value\"]"));
@@ -626,23 +636,44 @@ static void test_in_process(void **state)
 	assert_non_null(strstr(ldmsd_buf_str(&rep.json), "\"sets\": []"));
 	assert_int_equal(ldms_set_publish(s.set), 0);
 
-	/* 100 add/start/stop/del cycles of another producer leave nothing behind */
+	/* 100 add/start/stop/del cycles of another producer (with its own updater, so
+	 * its set is looked up and updated) leave no connection and no set behind */
+	assert_int_equal(exec_line(d, "updtr_add name=uc interval=50ms", &rep), 0);
+	assert_int_equal(exec_line(d, "updtr_prdcr_add name=uc regex=^c$", &rep), 0);
+	assert_int_equal(exec_line(d, "updtr_start name=uc", &rep), 0);
+	sleep_ms(300);
 	int live0 = xprt_test_live_count();
+	size_t sets0 = set_live_count();
 	snprintf(line, sizeof(line),
 		 "prdcr_add name=c host=127.0.0.1 port=%s xprt=sock type=active reconnect=50ms",
 		 port);
+	int ready = 0;
 	for (int i = 0; i < 100; i++) {
 		assert_int_equal(exec_line(d, line, &rep), 0);
 		assert_int_equal(exec_line(d, "prdcr_start name=c", &rep), 0);
-		if (i % 10 == 0) /* sometimes until connected, sometimes mid-way */
-			assert_true(wait_state(d, "c", LDMSD_PRDCR_CONNECTED, 5000));
+		if (i % 10 == 0) { /* sometimes until updated, sometimes mid-way */
+			for (int t = 0; t < 500; t++) {
+				exec_line(d, "prdcr_set_status producer=c", &rep);
+				if (strstr(ldmsd_buf_str(&rep.json), "\"timestamp.sec\":\"0\"") ||
+				    !strstr(ldmsd_buf_str(&rep.json), "\"state\":\"READY\"")) {
+					sleep_ms(10);
+					continue;
+				}
+				ready++;
+				break;
+			}
+		}
 		assert_int_equal(exec_line(d, "prdcr_stop name=c", &rep), 0);
 		assert_true(wait_state(d, "c", LDMSD_PRDCR_STOPPED, 5000));
 		assert_int_equal(exec_line(d, "prdcr_del name=c", &rep), 0);
 	}
-	for (int i = 0; i < 300 && xprt_test_live_count() > live0; i++)
+	assert_int_equal(ready, 10);
+	assert_int_equal(exec_line(d, "updtr_stop name=uc", &rep), 0);
+	for (int i = 0; i < 300 && (xprt_test_live_count() > live0 || set_live_count() > sets0);
+	     i++)
 		sleep_ms(10);
 	assert_true(xprt_test_live_count() <= live0);
+	assert_true(set_live_count() <= sets0);
 
 	ldmsd_reply_free(&rep);
 	ldmsd_free(d); /* stops everything, closes the store */
