@@ -13,6 +13,8 @@
 #include <ldms/ldms_set.h>
 
 #include "ldmsd.h"
+#include "ldmsd_agg.h"
+#include "ldmsd_dump.h"
 #include "ldmsd_options.h"
 #include "ldmsd_sched.h"
 
@@ -151,6 +153,7 @@ void ldmsd_shutdown(struct ldmsd *d)
 		return;
 	int was_running = d->state == LDMSD_STATE_RUNNING;
 	d->state = LDMSD_STATE_STOPPING;
+	ldmsd_agg_shutdown(d); /* before the store plugins and the scheduler go */
 	pthread_mutex_lock(&d->lock);
 	ldmsd_plugins_term_all(d);
 	ldmsd_listen_close_all(d);
@@ -178,6 +181,7 @@ void ldmsd_free(struct ldmsd *d)
 	if (!d)
 		return;
 	ldmsd_shutdown(d);
+	ldmsd_dump_free(d);
 	struct ldmsd_settings *s = &d->s;
 	free(s->log_file);
 	free(s->log_config_path);

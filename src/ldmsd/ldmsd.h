@@ -69,6 +69,7 @@ struct ldmsd_auth_dom;
 struct ldmsd_listen;
 struct ldmsd_plugin_inst;
 struct ldmsd_sched;
+struct ldmsd_agg;
 struct ldmsd_req;
 struct ldmsd_reply;
 
@@ -84,8 +85,9 @@ struct ldmsd {
 	struct ldmsd_listen_list listeners;
 	struct ldmsd_plugin_list plugins;
 	struct ldmsd_sched *sched;
-	uint64_t cfg_cntr; /* successful configuration-changing commands */
-	int inband;	   /* network requests accepted (after the config files were processed) */
+	struct ldmsd_agg *agg; /* producers, updaters, storage policies (agg.c) */
+	uint64_t cfg_cntr;     /* successful configuration-changing commands */
+	int inband; /* network requests accepted (after the config files were processed) */
 	int ldms_inited;
 	volatile sig_atomic_t exit_requested;
 	int wake_main;		/* main() waits in sigsuspend: wake it with SIGTERM on exit */
@@ -94,6 +96,8 @@ struct ldmsd {
 	 * command path). NULL = in-band configuration not available. */
 	void (*ctrl_recv)(struct ldmsd *d, ldms_t x, const char *data, size_t len);
 	void (*ctrl_disconnect)(struct ldmsd *d, ldms_t x);
+	/* dump_cfg.c: what dump_cfg cannot read back from the objects (plugin args) */
+	struct ldmsd_dump *dump;
 };
 
 /* New daemon object in STARTUP state with default settings (log level ERROR, one

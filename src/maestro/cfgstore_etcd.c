@@ -13,6 +13,7 @@
 #include "ldms/ldms_util.h"
 #include "cfgstore_etcd.h"
 #include "etcd.h"
+#include "etcd_codec.h"
 #include "etcd_kv.h"
 #include "etcd_yaml.h"
 
@@ -29,12 +30,15 @@ struct cfgstore_etcd {
 	int own_client;
 	char *root; /* "/P" */
 	size_t max_ops, max_bytes;
+	size_t window; /* transactions in flight while writing (1: one by one) */
+	int compact;   /* compact history older than the previous switch after a load */
 	struct cfgstore_etcd_stats stats;
 
 	pthread_mutex_t mu;
 	uint64_t last_gen; /* last generation read or reported */
 	int64_t read_rev;  /* revision of the last read */
 	struct etcd_watch *watch;
+	int in_error; /* the watch reported an error (watch thread only) */
 	cfgstore_watch_cb cb;
 	void *cb_arg;
 };
@@ -251,10 +255,11 @@ static void drop_gen(struct loader *L)
 	etcd_delete(L->s->c, L->dir, &pfx, NULL, NULL, &e2);
 }
 
-/* One batch [from, from+n) under the generation directory; fails with -EBUSY when the
- * pointer moved (another load won: no point in writing on). */
-static int put_batch(struct loader *L, const struct maestro_kvlist *kvs, size_t from, size_t n,
-		     struct ldms_err *err)
+/* The transaction of one batch [from, from+n): puts under the generation directory, on
+ * condition that the pointer has not moved (else another load won: no point in writing
+ * on). Either calls etcd (res != NULL) or returns the request body (*body). */
+static int batch_txn(struct loader *L, const struct maestro_kvlist *kvs, size_t from, size_t n,
+		     struct etcd_txn_result *res, char **body, struct ldms_err *err)
 {
 	struct etcd_op *ops = calloc(n, sizeof(*ops));
 	char **keys = calloc(n, sizeof(*keys));
@@ -274,13 +279,10 @@ static int put_batch(struct loader *L, const struct maestro_kvlist *kvs, size_t 
 	}
 	struct etcd_cmp cmp = {.key = L->gen_key, .target = ETCD_CMP_MOD, .num = L->gen_mod};
 	struct etcd_txn tx = {.cmp = &cmp, .ncmp = 1, .success = ops, .nsuccess = n};
-	struct etcd_txn_result res;
-	if ((rc = etcd_txn(L->s->c, &tx, &res, err)))
-		goto out;
-	if (!res.succeeded)
-		rc = ldms_err_set(err, -EBUSY, "etcd: %s changed while writing generation %" PRIu64,
-				  L->gen_key, L->gen);
-	etcd_txn_result_free(&res);
+	if (res)
+		rc = etcd_txn(L->s->c, &tx, res, err);
+	else if (!(*body = etcd_req_txn(&tx)))
+		rc = ldms_err_set(err, -ENOMEM, "out of memory");
 out:
 	for (size_t i = 0; keys && i < n; i++)
 		free(keys[i]);
@@ -289,32 +291,121 @@ out:
 	return rc;
 }
 
-static int write_gen(struct loader *L, const struct maestro_kvlist *kvs, struct ldms_err *err)
+static int lost(struct loader *L, struct ldms_err *err)
+{
+	return ldms_err_set(err, -EBUSY, "etcd: %s changed while writing generation %" PRIu64,
+			    L->gen_key, L->gen);
+}
+
+static void count_batch(struct loader *L, const struct maestro_kvlist *kvs, size_t from, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		L->s->stats.bytes +=
+		    strlen(kvs->kv[from + i].key) + strlen(kvs->kv[from + i].value);
+	L->s->stats.txns++;
+}
+
+/* [from, to) one transaction after the other (with member failover), halving the batch
+ * size whenever etcd finds a transaction too big. */
+static int put_seq(struct loader *L, const struct maestro_kvlist *kvs, size_t from, size_t to,
+		   struct ldms_err *err)
 {
 	struct cfgstore_etcd *s = L->s;
-	size_t from = 0;
-	while (from < kvs->count) {
-		size_t n = cfgstore_etcd_batch_len(kvs, from, L->dir_len, s->max_ops, s->max_bytes);
-		int rc = put_batch(L, kvs, from, n, err);
+	const struct maestro_kvlist part = {.count = to, .cap = to, .kv = kvs->kv};
+	while (from < to) {
+		size_t n =
+		    cfgstore_etcd_batch_len(&part, from, L->dir_len, s->max_ops, s->max_bytes);
+		struct etcd_txn_result res;
+		int rc = batch_txn(L, kvs, from, n, &res, NULL, err);
 		if ((rc == -E2BIG || rc == -EMSGSIZE) && n > 1) {
 			/* this etcd has smaller limits than we assumed: halve and go on */
 			if (rc == -E2BIG)
-				s->max_ops = n / 2;
+				s->max_ops = n / 2 ? n / 2 : 1;
 			else
 				s->max_bytes = s->max_bytes / 2 > 1024 ? s->max_bytes / 2 : 1024;
-			if (s->max_ops < 1)
-				s->max_ops = 1;
 			continue;
 		}
 		if (rc)
 			return rc;
-		for (size_t i = 0; i < n; i++)
-			s->stats.bytes +=
-			    strlen(kvs->kv[from + i].key) + strlen(kvs->kv[from + i].value);
-		s->stats.txns++;
+		int ok = res.succeeded;
+		etcd_txn_result_free(&res);
+		if (!ok)
+			return lost(L, err);
+		count_batch(L, kvs, from, n);
 		from += n;
 	}
 	return 0;
+}
+
+struct batch {
+	size_t from, n;
+};
+
+struct pipe_ctx {
+	struct loader *L;
+	const struct maestro_kvlist *kvs;
+	const struct batch *b;
+};
+
+static char *pipe_body(size_t i, void *arg)
+{
+	struct pipe_ctx *p = arg;
+	char *body = NULL;
+	struct ldms_err e2;
+	if (batch_txn(p->L, p->kvs, p->b[i].from, p->b[i].n, NULL, &body, &e2))
+		return NULL;
+	return body;
+}
+
+/* The first batch alone (it finds this etcd's limits), then the others pipelined; what
+ * the pipeline could not do is redone one by one. */
+static int write_gen(struct loader *L, const struct maestro_kvlist *kvs, struct ldms_err *err)
+{
+	struct cfgstore_etcd *s = L->s;
+	size_t first = cfgstore_etcd_batch_len(kvs, 0, L->dir_len, s->max_ops, s->max_bytes);
+	int rc = put_seq(L, kvs, 0, first, err);
+	if (rc || first >= kvs->count)
+		return rc;
+	if (s->window <= 1)
+		return put_seq(L, kvs, first, kvs->count, err);
+	size_t nb = 0, cap = 0;
+	struct batch *b = NULL;
+	for (size_t from = first; from < kvs->count;) {
+		size_t n = cfgstore_etcd_batch_len(kvs, from, L->dir_len, s->max_ops, s->max_bytes);
+		if (nb == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct batch *nbp = realloc(b, cap * sizeof(*b));
+			if (!nbp) {
+				free(b);
+				return ldms_err_set(err, -ENOMEM, "out of memory");
+			}
+			b = nbp;
+		}
+		b[nb++] = (struct batch){from, n};
+		from += n;
+	}
+	int *status = calloc(nb, sizeof(*status));
+	if (!status) {
+		free(b);
+		return ldms_err_set(err, -ENOMEM, "out of memory");
+	}
+	struct pipe_ctx ctx = {L, kvs, b};
+	struct ldms_err perr;
+	ldms_err_clear(&perr);
+	etcd_txn_pipeline(s->c, nb, pipe_body, &ctx, s->window, status, &perr);
+	for (size_t i = 0; i < nb && !rc; i++) {
+		if (status[i] < 0)
+			rc = lost(L, err);
+		else if (status[i] > 0)
+			count_batch(L, kvs, b[i].from, b[i].n);
+	}
+	/* the rest (member failed, batch too big, ...): one by one, with failover */
+	for (size_t i = 0; i < nb && !rc; i++)
+		if (!status[i])
+			rc = put_seq(L, kvs, b[i].from, b[i].from + b[i].n, err);
+	free(status);
+	free(b);
+	return rc;
 }
 
 /* After a failed or unanswered switch: did our generation become current anyway (the
@@ -414,6 +505,15 @@ static int etcd_store_write(struct cfgstore *base, const struct maestro_kvlist *
 		if (attempt + 1 < LOAD_TRIES)
 			rc = 0; /* lost a race with another loader: write again on top of it */
 	}
+	if (!rc && s->compact && L.gen_mod > 0) {
+		/* etcd keeps every deleted generation in its history until compacted, and
+		 * loads get slower as it grows (and the database toward its quota): drop the
+		 * history older than the previous switch. Readers of the previous generation
+		 * read at or after that revision, so they are not affected. */
+		struct ldms_err e2;
+		ldms_err_clear(&e2);
+		etcd_compact(s->c, L.gen_mod, 0, &e2); /* already compacted further: fine */
+	}
 	if (!rc) {
 		s->stats.generation = L.gen;
 		if (generation)
@@ -492,10 +592,11 @@ static int etcd_store_read(struct cfgstore *base, struct maestro_kvlist *out, ui
 
 /* ---- watching -------------------------------------------------------------------------------- */
 
-static void report(struct cfgstore_etcd *s, uint64_t g, int rc, const char *msg)
+/* force: report g even if it was seen (the store is back after an error). */
+static void report(struct cfgstore_etcd *s, uint64_t g, int rc, const char *msg, int force)
 {
 	pthread_mutex_lock(&s->mu);
-	int changed = rc == 0 && g != s->last_gen;
+	int changed = rc == 0 && (g != s->last_gen || force);
 	if (changed)
 		s->last_gen = g;
 	pthread_mutex_unlock(&s->mu);
@@ -505,6 +606,22 @@ static void report(struct cfgstore_etcd *s, uint64_t g, int rc, const char *msg)
 	}
 }
 
+/* Reads the pointer now (after a compaction, or when etcd is back). */
+static void report_current(struct cfgstore_etcd *s, int force)
+{
+	struct etcd_kv kv;
+	struct ldms_err e2;
+	uint64_t g;
+	ldms_err_clear(&e2);
+	char *k = cat(s->root, "/generation");
+	if (k && !etcd_get(s->c, k, &kv, NULL, &e2)) {
+		if (!cfgstore_etcd_parse_gen(kv.value, kv.value_len, &g))
+			report(s, g, 0, NULL, force);
+		etcd_kv_free(&kv);
+	}
+	free(k);
+}
+
 static void on_event(const struct etcd_event *ev, void *arg)
 {
 	struct cfgstore_etcd *s = arg;
@@ -512,23 +629,20 @@ static void on_event(const struct etcd_event *ev, void *arg)
 	switch (ev->type) {
 	case ETCD_EVENT_PUT:
 		if (!cfgstore_etcd_parse_gen(ev->kv->value, ev->kv->value_len, &g))
-			report(s, g, 0, NULL);
+			report(s, g, 0, NULL, 0);
 		break;
-	case ETCD_EVENT_COMPACTED: { /* changes may be lost: look at the pointer now */
-		struct etcd_kv kv;
-		struct ldms_err e2;
-		ldms_err_clear(&e2);
-		char *k = cat(s->root, "/generation");
-		if (k && !etcd_get(s->c, k, &kv, NULL, &e2)) {
-			if (!cfgstore_etcd_parse_gen(kv.value, kv.value_len, &g))
-				report(s, g, 0, NULL);
-			etcd_kv_free(&kv);
+	case ETCD_EVENT_COMPACTED: /* changes may be lost: look at the pointer now */
+		report_current(s, 0);
+		break;
+	case ETCD_EVENT_CREATED: /* back after errors: say so, with the current generation */
+		if (s->in_error) {
+			s->in_error = 0;
+			report_current(s, 1);
 		}
-		free(k);
 		break;
-	}
 	case ETCD_EVENT_ERROR:
-		report(s, 0, -EAGAIN, ev->msg);
+		s->in_error = 1;
+		report(s, 0, -EAGAIN, ev->msg, 0);
 		break;
 	default:
 		break;
@@ -591,6 +705,8 @@ int cfgstore_etcd_open_client(struct etcd_client *c, const char *prefix, struct 
 	s->c = c;
 	s->max_ops = 128;
 	s->max_bytes = (size_t)1 << 20;
+	s->window = 8;
+	s->compact = 1;
 	pthread_mutex_init(&s->mu, NULL);
 	*out = &s->base;
 	return 0;
@@ -645,6 +761,18 @@ void cfgstore_etcd_set_batch(struct cfgstore *base, size_t max_ops, size_t max_b
 		s->max_ops = max_ops;
 	if (max_bytes)
 		s->max_bytes = max_bytes;
+}
+
+void cfgstore_etcd_set_window(struct cfgstore *base, size_t window)
+{
+	if (base && base->ops == &etcd_ops && window)
+		((struct cfgstore_etcd *)base)->window = window;
+}
+
+void cfgstore_etcd_set_compact(struct cfgstore *base, int on)
+{
+	if (base && base->ops == &etcd_ops)
+		((struct cfgstore_etcd *)base)->compact = on;
 }
 
 void cfgstore_etcd_last_stats(struct cfgstore *base, struct cfgstore_etcd_stats *out)

@@ -37,6 +37,13 @@ int64_t cfgstore_etcd_read_revision(struct cfgstore *s);
  * a batch; these set the starting point. 0 keeps the current value. */
 void cfgstore_etcd_set_batch(struct cfgstore *s, size_t max_ops, size_t max_bytes);
 
+/* Batch transactions kept in flight while writing (default 8; 1 = one at a time). */
+void cfgstore_etcd_set_window(struct cfgstore *s, size_t window);
+
+/* After each load, compact etcd's history up to the revision where the previous
+ * generation became current (default on; docs/etcd-cfgstore.md §3). */
+void cfgstore_etcd_set_compact(struct cfgstore *s, int on);
+
 /* Statistics of the last write, for the benchmark. */
 struct cfgstore_etcd_stats {
 	size_t keys, txns, bytes;

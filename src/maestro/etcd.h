@@ -81,8 +81,8 @@ int etcd_delete(struct etcd_client *c, const char *key, const struct etcd_range_
 		int64_t *deleted, int64_t *revision, struct ldms_err *err);
 
 /* Drops the history before revision (etcd's compaction; watchers and reads at older
- * revisions then get "compacted"). */
-int etcd_compact(struct etcd_client *c, int64_t revision, struct ldms_err *err);
+ * revisions then get "compacted"). physical: wait until the backend has done it. */
+int etcd_compact(struct etcd_client *c, int64_t revision, int physical, struct ldms_err *err);
 
 /* ---- transactions --------------------------------------------------------------------- */
 
@@ -149,6 +149,17 @@ void etcd_txn_result_free(struct etcd_txn_result *r);
 int etcd_txn(struct etcd_client *c, const struct etcd_txn *txn, struct etcd_txn_result *out,
 	     struct ldms_err *err);
 
+/* Many independent transactions, up to `window` (0 = 8) in flight at once on the member
+ * that answered last, so that etcd commits them together. body(i, arg) returns the
+ * malloc'ed request body of transaction i (etcd_req_txn() of etcd_codec.h); it is called
+ * in order, just before i is sent. status[i]: 1 committed with its compares true, -1
+ * compares false (no new transaction is started after one), 0 not done. Returns 0 when
+ * nothing failed, else the first error (err names the member); the caller redoes the
+ * transactions left at 0 with etcd_txn(), which fails over to other members. */
+typedef char *(*etcd_txn_body_fn)(size_t i, void *arg);
+int etcd_txn_pipeline(struct etcd_client *c, size_t n, etcd_txn_body_fn body, void *arg,
+		      size_t window, int *status, struct ldms_err *err);
+
 /* ---- leases ------------------------------------------------------------------------------ */
 
 /* id 0 lets etcd choose. */
@@ -160,6 +171,35 @@ int etcd_lease_revoke(struct etcd_client *c, int64_t id, struct ldms_err *err);
 /* Remaining TTL (-1 = expired/unknown, as etcd says) and granted TTL. */
 int etcd_lease_ttl(struct etcd_client *c, int64_t id, int64_t *ttl, int64_t *granted,
 		   struct ldms_err *err);
+
+/* ---- sessions and election ---------------------------------------------------------------
+ * A session is a lease kept alive by a thread (keep-alive every TTL/3). It is lost when
+ * etcd says the lease is gone or when no member answered for a whole TTL; lost(lease, why,
+ * arg) is then called once, on the session's thread. */
+struct etcd_session;
+typedef void (*etcd_session_lost_cb)(int64_t lease, const char *why, void *arg);
+int etcd_session_start(struct etcd_client *c, int64_t ttl, etcd_session_lost_cb lost, void *arg,
+		       struct etcd_session **out, struct ldms_err *err);
+int64_t etcd_session_lease(const struct etcd_session *s);
+int etcd_session_lost(const struct etcd_session *s);
+/* Stops the thread; revoke != 0 also revokes the lease (its keys vanish at once). */
+void etcd_session_stop(struct etcd_session *s, int revoke);
+
+/* Election under a prefix (etcd's recipe): a candidate is the key "<prefix>/<lease in
+ * hex>" attached to its session's lease, holding `value` (e.g. "host:port"); candidates
+ * in create-revision order form the queue, the first is the leader. A candidate whose
+ * session dies disappears with its lease. Campaigning again only updates the value. */
+int etcd_election_campaign(struct etcd_client *c, const char *prefix, const struct etcd_session *s,
+			   const char *value, struct ldms_err *err);
+int etcd_election_resign(struct etcd_client *c, const char *prefix, const struct etcd_session *s,
+			 struct ldms_err *err);
+/* The live candidates, leader first (kv.lease tells whose). Watch "<prefix>/" (prefix
+ * spec) to learn about changes. */
+int etcd_election_candidates(struct etcd_client *c, const char *prefix,
+			     struct etcd_range_result *out, struct ldms_err *err);
+/* 1 if the session's candidate leads, 0 if not, or a negative errno. */
+int etcd_election_is_leader(struct etcd_client *c, const char *prefix, const struct etcd_session *s,
+			    struct ldms_err *err);
 
 /* ---- watch ---------------------------------------------------------------------------------- */
 

@@ -14,12 +14,8 @@
 #include "etcd_kv.h"
 #include "model.h"
 
-#if defined(__has_include)
-#if __has_include("cfgstore_etcd.h")
 #include "cfgstore_etcd.h"
-#define HAVE_CFGSTORE_ETCD 1
-#endif
-#endif
+#include "etcd_yaml.h"
 
 enum opt_id {
 	O_HELP,
@@ -233,9 +229,14 @@ static int run_local(const struct maestro_model *m, struct configgen *cg, const 
 		if (configgen_daemon(cg, i, &text, &len, &err))
 			return fail(&err);
 		char conf[PATH_MAX], pid[PATH_MAX], log[PATH_MAX];
-		snprintf(conf, sizeof(conf), "%s/%s.conf", path, d->name);
-		snprintf(pid, sizeof(pid), "%s/%s.pid", path, d->name);
-		snprintf(log, sizeof(log), "%s/%s.log", path, d->name);
+		if (snprintf(conf, sizeof(conf), "%s/%s.conf", path, d->name) >=
+			(int)sizeof(conf) ||
+		    snprintf(pid, sizeof(pid), "%s/%s.pid", path, d->name) >= (int)sizeof(pid) ||
+		    snprintf(log, sizeof(log), "%s/%s.log", path, d->name) >= (int)sizeof(log)) {
+			fprintf(stderr, "%s/%s: path too long\n", path, d->name);
+			free(text);
+			return 1;
+		}
 		FILE *f = fopen(conf, "w");
 		if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
 			fprintf(stderr, "%s: %s\n", conf, strerror(errno));
@@ -311,14 +312,7 @@ static int etcd_load(const struct maestro_model *m, const char *cluster, const c
 	if (!m->has_plugins)
 		printf("plugins not present in ldms yaml configuration file.\nContinuing..\n");
 	fflush(stdout);
-#ifdef HAVE_CFGSTORE_ETCD
 	rc = cfgstore_etcd_load(cluster, prefix, &kvs, &err);
-#else
-	(void)cluster;
-	(void)prefix;
-	rc = cy_err_set(&err, -ENOTSUP, "", 0, 0,
-			"etcd support is not built into this maestro_ctrl");
-#endif
 	maestro_kvlist_free(&kvs);
 	if (rc) {
 		char buf[1200];
@@ -343,6 +337,13 @@ int main(int argc, char **argv)
 	struct maestro_build_opts bo = {.upstream_compat = compat, .warn = print_warning};
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (a.set[O_CLUSTER]) {
+		/* read first, as upstream: a bad etcd.yaml stops everything (even generation) */
+		struct etcd_yaml ey;
+		if (etcd_yaml_load(a.val[O_CLUSTER], &ey, &err))
+			return fail(&err);
+		etcd_yaml_free(&ey);
+	}
 	if (maestro_model_load_file(file, &bo, &m, &err))
 		return fail(&err);
 	struct configgen_opts co = {.upstream_compat = compat};

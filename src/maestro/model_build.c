@@ -468,7 +468,7 @@ static int build_daemon_entry(struct mb *b, struct cy_node *spec)
 			    D.names[k], p->line, p->col);
 			goto out;
 		}
-		struct maestro_daemon *d;
+		struct maestro_daemon *d = NULL;
 		size_t di = b->m->n_daemons;
 		if ((rc = new_daemon(b, &d)))
 			goto out;

@@ -403,7 +403,7 @@ int mb_build_aggregators(struct mb *b)
 	for (size_t i = 0; i < as->n; i++) {
 		struct cy_node *spec = as->vals[i];
 		static const char *const req[] = {"daemons", NULL};
-		const char *group;
+		const char *group = NULL;
 		struct ldms_hostlist names;
 		int rc;
 		if ((rc = mb_need_map(b, spec, "an \"aggregators\" entry")) ||
@@ -692,7 +692,7 @@ static int build_peer(struct mb *b, const char *group, struct cy_node *prod)
 		rc = legacy_peer(b, g, en, &pc);
 		goto out;
 	}
-	const char *dstr, *estr;
+	const char *dstr = NULL, *estr = NULL;
 	if ((rc = mb_group_name(b, dn, "peer \"daemons\"", &dstr)) ||
 	    (rc = mb_group_name(b, en, "peer \"endpoints\"", &estr)))
 		goto out;

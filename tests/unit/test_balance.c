@@ -165,8 +165,10 @@ static size_t check_table(const char *path)
 			size_t a;
 			if (section == 1) {
 				a = g->n_aggs++;
-				snprintf(g->aggs[a], sizeof(g->aggs[a]), "%s", agg);
-				snprintf(g->gen[a], sizeof(g->gen[a]), "%s", rest);
+				assert_true(snprintf(g->aggs[a], sizeof(g->aggs[a]), "%s", agg) <
+					    (int)sizeof(g->aggs[a]));
+				assert_true(snprintf(g->gen[a], sizeof(g->gen[a]), "%s", rest) <
+					    (int)sizeof(g->gen[a]));
 			} else {
 				for (a = 0; a < g->n_aggs && strcmp(g->aggs[a], agg); a++)
 					;

@@ -182,7 +182,7 @@ static void same_meaning(const char *what, const char *want, const char *got,
 
 static int valid_case(const char *dir)
 {
-	char path[1200];
+	char path[4096];
 	snprintf(path, sizeof(path), "%s/generate.rc", dir);
 	char *rc = slurp(path, NULL);
 	snprintf(path, sizeof(path), "%s/generated.list", dir);

@@ -1,0 +1,411 @@
+/* The aggregation tree inside ldmsd: producers (connections to peers and their
+ * mirror sets), updaters (when to pull), storage policies (what to store where) and
+ * the store worker pool with bounded queues. Shared by prdcr.c, updtr.c, strgp.c,
+ * store_worker.c and agg.c; the pure helpers at the end are unit-tested. */
+#ifndef LDMSD_AGG_H
+#define LDMSD_AGG_H
+
+#include <pthread.h>
+#include <regex.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <ldms/ldms_set.h>
+#include <ldms/ldms_xprt.h>
+#include <ldmsd/ldmsd_plugin.h>
+
+struct ldmsd;
+struct ldmsd_prdcr;
+struct ldmsd_prdcr_set;
+struct ldmsd_updtr;
+struct ldmsd_strgp;
+struct ldmsd_store_pool;
+
+#define LDMSD_PRDCR_LOG "producer"
+#define LDMSD_UPDTR_LOG "updater"
+#define LDMSD_STRGP_LOG "strgp"
+
+/* ---- regex lists (updtr_prdcr_add, updtr_match_add, strgp_prdcr_add) ---------------- */
+enum ldmsd_match_sel {
+	LDMSD_MATCH_INST = 0,
+	LDMSD_MATCH_SCHEMA = 1,
+};
+
+struct ldmsd_regex_ent {
+	TAILQ_ENTRY(ldmsd_regex_ent) link;
+	char *str;
+	enum ldmsd_match_sel sel;
+	regex_t re;
+};
+TAILQ_HEAD(ldmsd_regex_list, ldmsd_regex_ent);
+
+/* Compiles (POSIX extended, no sub-matches) and appends; -EEXIST if the same
+ * (string, selector) is present, -EINVAL with msg filled for a bad regex. */
+int ldmsd_regex_list_add(struct ldmsd_regex_list *l, const char *str, enum ldmsd_match_sel sel,
+			 char *msg, size_t msglen);
+/* -ENOENT if absent. */
+int ldmsd_regex_list_del(struct ldmsd_regex_list *l, const char *str, enum ldmsd_match_sel sel);
+void ldmsd_regex_list_free(struct ldmsd_regex_list *l);
+int ldmsd_regex_list_empty(const struct ldmsd_regex_list *l);
+/* Does any entry match `s`? (Empty list: no.) */
+int ldmsd_regex_list_match(const struct ldmsd_regex_list *l, const char *s);
+/* Set filter of an updater: an empty list selects every set; otherwise a set is
+ * selected when an INST entry matches its instance or a SCHEMA entry its schema. */
+int ldmsd_regex_list_match_set(const struct ldmsd_regex_list *l, const char *inst,
+			       const char *schema);
+
+/* ---- producers -------------------------------------------------------------------- */
+enum ldmsd_prdcr_state {
+	LDMSD_PRDCR_STOPPED = 0,
+	LDMSD_PRDCR_DISCONNECTED,
+	LDMSD_PRDCR_CONNECTING,
+	LDMSD_PRDCR_CONNECTED,
+	LDMSD_PRDCR_STOPPING,
+	LDMSD_PRDCR_STANDBY,
+};
+
+enum ldmsd_prdcr_type {
+	LDMSD_PRDCR_ACTIVE = 0,
+	LDMSD_PRDCR_PASSIVE,
+	LDMSD_PRDCR_BRIDGE,
+	LDMSD_PRDCR_ADVERTISER,
+	LDMSD_PRDCR_ADVERTISED,
+};
+
+/* What happens to a producer (commands, reconnect timer, transport events). */
+enum ldmsd_prdcr_event {
+	LDMSD_PRDCR_EV_START = 0,
+	LDMSD_PRDCR_EV_STOP,
+	LDMSD_PRDCR_EV_TIMER,	     /* reconnect interval elapsed */
+	LDMSD_PRDCR_EV_CONNECTED,    /* transport CONNECTED */
+	LDMSD_PRDCR_EV_CONN_ERROR,   /* transport ERROR / REJECTED (connect failed) */
+	LDMSD_PRDCR_EV_DISCONNECTED, /* transport DISCONNECTED */
+};
+
+/* Actions the caller performs after a transition (bit mask). */
+#define LDMSD_PRDCR_A_CONNECT 0x1u /* start a new connection */
+#define LDMSD_PRDCR_A_CLOSE   0x2u /* close the current connection */
+#define LDMSD_PRDCR_A_DIR     0x4u /* ask for the directory with updates */
+#define LDMSD_PRDCR_A_RESET   0x8u /* drop the connection and every producer set */
+
+/* The producer state machine (pure). Returns 0 with *next and *actions filled, or
+ * -EBUSY when a command does not apply in this state (start while running, stop
+ * while stopped/stopping). Transport events that do not apply leave the state as
+ * it is with no action (stale events of a connection already given up). */
+int ldmsd_prdcr_transition(enum ldmsd_prdcr_state cur, enum ldmsd_prdcr_event ev,
+			   enum ldmsd_prdcr_state *next, unsigned *actions);
+const char *ldmsd_prdcr_state_str(enum ldmsd_prdcr_state s);
+const char *ldmsd_prdcr_type_str(enum ldmsd_prdcr_type t);
+/* "active", ... -> type; -EINVAL for unknown or "local" (rejected as upstream). */
+int ldmsd_prdcr_type_parse(const char *s, enum ldmsd_prdcr_type *t);
+
+enum ldmsd_prdcr_set_state {
+	LDMSD_PRDCR_SET_START = 0, /* listed by the peer, not looked up */
+	LDMSD_PRDCR_SET_LOOKUP,	   /* lookup in flight */
+	LDMSD_PRDCR_SET_READY,	   /* mirror exists; updates may run */
+	LDMSD_PRDCR_SET_UPDATING,  /* update in flight */
+	LDMSD_PRDCR_SET_DELETED,
+};
+const char *ldmsd_prdcr_set_state_str(enum ldmsd_prdcr_set_state s);
+
+/* A set of a producer, from the peer's directory until it is deleted or the
+ * connection ends. Reference counted: in-flight lookups/updates and store jobs
+ * hold references. Fields are protected by the producer's lock. */
+struct ldmsd_prdcr_set {
+	int ref;		   /* atomic */
+	struct ldmsd_prdcr *prdcr; /* holds a producer reference */
+	char *inst_name;
+	char *schema_name;
+	enum ldmsd_prdcr_set_state state;
+	ldms_set_t set; /* the mirror, after the lookup */
+	int published;	/* the mirror is in the local registry (served to our peers) */
+	int publish_failed;
+	int64_t hint_interval_us; /* updt_hint_us of the peer's set; 0 = none */
+	int64_t hint_offset_us;
+	int hint_async;
+	int64_t my_hint_interval; /* updt_hint_us we set on our mirror (our schedule) */
+	int64_t my_hint_offset;
+	uint64_t last_store_gn; /* data gn last handed to storage */
+	uint64_t updates, update_errors, busy_skips, inconsistent;
+	int last_err;
+	struct ldmsd_store_snap *spare; /* a recycled snapshot (store_worker.c) */
+	pthread_mutex_t snap_lock;
+};
+
+struct ldmsd_prdcr_set *ldmsd_prdcr_set_get(struct ldmsd_prdcr_set *ps);
+void ldmsd_prdcr_set_put(struct ldmsd_prdcr_set *ps);
+
+/* Parse a set-info `updt_hint_us` value "<interval>:<offset>" or "<interval>:"
+ * (asynchronous). Returns 0 or -EINVAL. */
+int ldmsd_updt_hint_parse(const char *s, int64_t *interval_us, int64_t *offset_us, int *async);
+
+TAILQ_HEAD(ldmsd_prdcr_list, ldmsd_prdcr);
+TAILQ_HEAD(ldmsd_updtr_list, ldmsd_updtr);
+TAILQ_HEAD(ldmsd_strgp_list, ldmsd_strgp);
+
+struct ldmsd_prdcr {
+	TAILQ_ENTRY(ldmsd_prdcr) link;
+	int ref; /* atomic */
+	pthread_mutex_t lock;
+	struct ldmsd *d;
+	char *name;
+	char *host;
+	char *conn_host; /* cache_ip: the address resolved at prdcr_add */
+	int port;
+	char *port_str;
+	char *xprt_name;
+	enum ldmsd_prdcr_type type;
+	char *auth_dom; /* NULL = DEFAULT */
+	struct ldms_auth_cfg auth;
+	int64_t reconnect_us;
+	int rail;
+	int64_t quota;
+	int64_t rx_rate;
+	int cache_ip;
+	uid_t uid;
+	gid_t gid;
+	uint32_t perm;
+	/* runtime (lock) */
+	enum ldmsd_prdcr_state state;
+	ldms_t x;
+	uint64_t conn_id; /* current connection's id in the connection table */
+	struct ldmsd_sched_task *task;
+	struct ldmsd_prdcr_set **sets; /* sorted by instance name */
+	size_t n_sets, cap_sets;
+	uint64_t connects, disconnects;
+};
+
+struct ldmsd_prdcr *ldmsd_prdcr_get(struct ldmsd_prdcr *p);
+void ldmsd_prdcr_put(struct ldmsd_prdcr *p);
+/* Caller holds the aggregation lock (agg->lock, read or write). */
+struct ldmsd_prdcr *ldmsd_prdcr_find(struct ldmsd *d, const char *name);
+/* Update a READY set of a CONNECTED producer now (on behalf of updater u, may be
+ * NULL); lookups sets in START. Called with p->lock NOT held. Returns the number
+ * of operations issued. */
+int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_t hint_interval,
+			    int64_t hint_offset, int match_hint);
+/* Hooks for other parts of ldmsd (message forwarding...): called on the I/O
+ * thread after a producer connected (x usable) and before it is reset. */
+typedef void (*ldmsd_prdcr_hook_fn)(struct ldmsd_prdcr *p, ldms_t x, int connected, void *arg);
+int ldmsd_prdcr_hook_add(struct ldmsd *d, ldmsd_prdcr_hook_fn fn, void *arg);
+
+/* ---- updaters --------------------------------------------------------------------- */
+enum ldmsd_updtr_state {
+	LDMSD_UPDTR_STOPPED = 0,
+	LDMSD_UPDTR_RUNNING,
+	LDMSD_UPDTR_STOPPING,
+};
+
+#define LDMSD_UPDTR_PUSH_ONCHANGE 1
+#define LDMSD_UPDTR_PUSH_REQUEST  2
+
+struct ldmsd_updtr_hint_task; /* updtr.c */
+
+struct ldmsd_updtr {
+	TAILQ_ENTRY(ldmsd_updtr) link;
+	struct ldmsd *d;
+	char *name;
+	int64_t interval_us;
+	int64_t offset_us;
+	int sync; /* an offset was given: aligned to the wall clock grid + offset */
+	int push; /* LDMSD_UPDTR_PUSH_* or 0 */
+	int auto_interval;
+	uid_t uid;
+	gid_t gid;
+	uint32_t perm;
+	struct ldmsd_regex_list prdcr_list;
+	struct ldmsd_regex_list match_list;
+	/* runtime */
+	enum ldmsd_updtr_state state;
+	struct ldmsd_sched_task *task;
+	struct ldmsd_updtr_hint_task *hints; /* auto_interval: one task per set hint */
+	pthread_mutex_t hint_lock;
+	uint64_t ticks, updates_issued;
+};
+
+/* The grid point of an updater's next run strictly after now (pure). */
+int64_t ldmsd_updtr_next_us(int64_t now_us, int64_t interval_us, int64_t offset_us);
+/* Schedule of an auto_interval updater for a set hint: the set's interval, the
+ * set's offset plus the updater's offset (the updater offset is the delay after
+ * sampling), folded into (-interval/2, interval/2]. Pure. */
+void ldmsd_updtr_auto_schedule(int64_t hint_interval, int64_t hint_offset, int64_t updtr_offset,
+			       int64_t *interval, int64_t *offset);
+/* Does updater u cover set (inst, schema) of producer prdcr_name? Caller holds
+ * agg->lock. */
+/* An auto_interval updater met a set with this hint: make sure a task runs on
+ * that schedule (called from the default task, producer lock held). */
+void ldmsd_updtr_hint_seen(struct ldmsd_updtr *u, int64_t interval_us, int64_t offset_us);
+int ldmsd_updtr_selects(struct ldmsd_updtr *u, const char *prdcr_name, const char *inst,
+			const char *schema);
+
+/* ---- storage policies --------------------------------------------------------------- */
+enum ldmsd_strgp_state {
+	LDMSD_STRGP_STOPPED = 0,
+	LDMSD_STRGP_RUNNING,
+	LDMSD_STRGP_STOPPING,
+};
+
+struct ldmsd_plugin_inst;
+
+struct ldmsd_strgp {
+	TAILQ_ENTRY(ldmsd_strgp) link;
+	int ref; /* atomic */
+	pthread_mutex_t lock;
+	struct ldmsd *d;
+	char *name;
+	char *plugin; /* plugin instance name */
+	char *container;
+	char *schema; /* NULL in regex mode */
+	char *regex_str;
+	regex_t regex;
+	int have_regex;
+	char *decomp;
+	int64_t flush_us;
+	uid_t uid;
+	gid_t gid;
+	uint32_t perm;
+	struct ldmsd_regex_list prdcr_list;
+	char **metrics; /* strgp_metric_add order; empty = all */
+	size_t n_metrics;
+	/* runtime (lock) */
+	enum ldmsd_strgp_state state;
+	struct ldmsd_plugin_inst *pi;
+	void *store_ctx;
+	int opened;
+	int open_failed;
+	uint8_t digest[LDMS_DIGEST_LEN];
+	int have_digest;
+	struct ldmsd_store_policy policy;
+	int *col_idx;
+	char **col_names;
+	size_t n_cols;
+	int busy; /* a worker is storing for this policy (lock) */
+	pthread_cond_t idle;
+	uint64_t last_flush_us;
+	uint64_t stored, drops, refused, store_errors;
+	int last_store_rc;
+};
+
+struct ldmsd_strgp *ldmsd_strgp_get(struct ldmsd_strgp *s);
+void ldmsd_strgp_put(struct ldmsd_strgp *s);
+/* A producer set was updated: hand it to every RUNNING policy that matches (never
+ * blocks). Called on the I/O thread that completed the update. */
+void ldmsd_strgp_update(struct ldmsd *d, struct ldmsd_prdcr_set *ps, ldms_set_t s);
+
+/* Column resolution: indices into the set's metrics for the wanted names, in the
+ * wanted order; no wanted names = every metric in set order. Returns the number of
+ * columns (idx_out sized >= max(n_want, n_set)) or -ENOENT with msg naming the
+ * missing metric. Pure. */
+int ldmsd_strgp_columns(const char *const *set_names, size_t n_set, const char *const *want,
+			size_t n_want, int *idx_out, char *msg, size_t msglen);
+
+/* ---- store workers ------------------------------------------------------------------- */
+/* A copy of a mirror set taken when an update completed; shared by the jobs of
+ * every policy storing that update. */
+struct ldmsd_store_snap {
+	int ref; /* atomic */
+	ldms_set_t set;
+	uint64_t meta_gn;
+	struct ldmsd_prdcr_set *ps; /* reference */
+};
+/* Snapshot of ps's mirror s (recycles ps's spare copy when the metadata did not
+ * change). NULL on failure. */
+struct ldmsd_store_snap *ldmsd_store_snap_take(struct ldmsd_prdcr_set *ps, ldms_set_t s);
+struct ldmsd_store_snap *ldmsd_store_snap_get(struct ldmsd_store_snap *sn);
+void ldmsd_store_snap_put(struct ldmsd_store_snap *sn);
+/* Frees a spare (unreferenced) snapshot. */
+void ldmsd_store_snap_free(struct ldmsd_store_snap *sn);
+
+struct ldmsd_store_job {
+	TAILQ_ENTRY(ldmsd_store_job) link;
+	struct ldmsd_strgp *strgp;     /* reference */
+	struct ldmsd_store_snap *snap; /* reference */
+	const void *key;	       /* (strgp, producer set): replacement key */
+	const void *key2;
+	uint64_t enq_us;
+};
+TAILQ_HEAD(ldmsd_store_job_list, ldmsd_store_job);
+
+/* The bounded queue (pure, no locking): push never blocks. When the queue holds
+ * max jobs, the oldest pending job with the same key is replaced by the new one,
+ * else the oldest job is evicted. The replaced/evicted job is returned in
+ * *dropped (caller frees it and counts a drop for its policy). */
+struct ldmsd_store_queue {
+	struct ldmsd_store_job_list jobs;
+	size_t depth;
+	size_t max;
+};
+void ldmsd_store_queue_init(struct ldmsd_store_queue *q, size_t max);
+void ldmsd_store_queue_push(struct ldmsd_store_queue *q, struct ldmsd_store_job *j,
+			    struct ldmsd_store_job **dropped);
+struct ldmsd_store_job *ldmsd_store_queue_pop(struct ldmsd_store_queue *q);
+/* Removes every job of policy s (strgp_stop); they go to *out. */
+void ldmsd_store_queue_remove_strgp(struct ldmsd_store_queue *q, struct ldmsd_strgp *s,
+				    struct ldmsd_store_job_list *out);
+
+void ldmsd_store_job_free(struct ldmsd_store_job *j);
+
+#define LDMSD_STORAGE_THREADS_DEFAULT 1
+#define LDMSD_STORAGE_QUEUE_DEFAULT   1024
+
+/* Starts the pool if needed (with agg's thread/queue settings). */
+int ldmsd_store_pool_start(struct ldmsd *d);
+/* Stops and joins the workers; pending jobs are dropped. */
+void ldmsd_store_pool_stop(struct ldmsd *d);
+/* Queue a job on the worker that owns (strgp, producer set): never blocks. */
+void ldmsd_store_pool_submit(struct ldmsd *d, struct ldmsd_store_job *j);
+/* Drop every queued job of s and wait until no worker is storing for it. */
+void ldmsd_store_pool_drain_strgp(struct ldmsd *d, struct ldmsd_strgp *s);
+/* Worker side (strgp.c): store one job. */
+void ldmsd_strgp_store_job(struct ldmsd_strgp *s, struct ldmsd_store_job *j);
+
+/* ---- the aggregation state of a daemon (agg.c) ------------------------------------------ */
+struct ldmsd_prdcr_hook {
+	ldmsd_prdcr_hook_fn fn;
+	void *arg;
+};
+
+struct ldmsd_agg {
+	/* Protects the three lists and every object's configuration. Command
+	 * handlers take it for writing; I/O and scheduler callbacks for reading.
+	 * Never held while waiting for a scheduler task or a worker. */
+	pthread_rwlock_t lock;
+	struct ldmsd_prdcr_list prdcrs;
+	struct ldmsd_updtr_list updtrs;
+	struct ldmsd_strgp_list strgps;
+	struct ldmsd_prdcr_hook hooks[8];
+	int n_hooks;
+	/* store workers */
+	int storage_threads;
+	size_t storage_queue;
+	struct ldmsd_store_pool *pool;
+	int live_conns; /* atomic: connections not yet terminated */
+};
+
+/* The daemon's aggregation state, created on first use. NULL on ENOMEM. */
+struct ldmsd_agg *ldmsd_agg(struct ldmsd *d);
+/* Stops updaters, storage policies and producers, waits (bounded) for the
+ * connections to end, stops the workers and frees everything. */
+void ldmsd_agg_shutdown(struct ldmsd *d);
+/* The scheduler (created if the daemon has none yet). */
+struct ldmsd_sched *ldmsd_agg_sched(struct ldmsd *d);
+
+/* Shutdown pieces (each file frees its own objects). */
+void ldmsd_updtr_stop_all(struct ldmsd *d);
+void ldmsd_updtr_free_all(struct ldmsd *d);
+void ldmsd_strgp_stop_all(struct ldmsd *d);
+void ldmsd_strgp_free_all(struct ldmsd *d);
+void ldmsd_prdcr_stop_all(struct ldmsd *d);
+void ldmsd_prdcr_free_all(struct ldmsd *d);
+
+/* Access check of a configuration object for a control request (NET origin only;
+ * files and the daemon itself are trusted). acc: 2 write/modify, 4 read. */
+struct ldmsd_req_ctxt;
+int ldmsd_agg_access(struct ldmsd_req_ctxt *c, uid_t uid, gid_t gid, uint32_t perm, uint32_t acc);
+/* Owner of a new object: the requester (NET) or the daemon. */
+void ldmsd_agg_owner(struct ldmsd_req_ctxt *c, uid_t *uid, gid_t *gid);
+/* Parses perm= (octal); default 0770. */
+int ldmsd_agg_perm(struct ldmsd_req_ctxt *c, uint32_t *perm);
+
+#endif
