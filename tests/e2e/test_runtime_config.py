@@ -231,22 +231,14 @@ def test_tree_configured_at_runtime(bare_ldmsd_factory, tmp_path):
 
 # ---- controller errors ---------------------------------------------------------------
 
-# ldmsd_controller folds attribute names it does not know into one STRING attribute
-# (as for `config`), so the daemon's message names 'string', not the misspelt name
-FOLDED = pytest.mark.xfail(
-    reason="controller folds unknown names into STRING: the reply names 'string'",
-    strict=False,
-)
-
 BAD_ATTRIBUTES = [
     # an attribute name that no command knows
     pytest.param(
         "prdcr_add name=p1 host=127.0.0.1 port=1 xprt=sock type=active reconnect=1s intrval=1s",
         "intrval",
-        marks=FOLDED,
         id="intrval",
     ),
-    pytest.param("updtr_add name=u1 interval=1s ofset=100ms", "ofset", marks=FOLDED, id="ofset"),
+    pytest.param("updtr_add name=u1 interval=1s ofset=100ms", "ofset", id="ofset"),
     # a known attribute that this command does not take
     pytest.param("updtr_add name=u1 interval=1s regex=.*", "regex", id="regex"),
     pytest.param("prdcr_start name=p0 schema=meminfo", "schema", id="schema"),
