@@ -1,0 +1,240 @@
+"""Helpers of the aggregation-tree end-to-end tests: bare ldmsd daemons (nothing on
+their command line but `-x sock:PORT:127.0.0.1`) configured at runtime through our
+ldmsd_controller (--cmd, --source, --script), JSON status queries, and readers of
+store_csv files. Every wait here is bounded; every daemon started through the
+`bare_ldmsd_factory` fixture is stopped at the end of its test.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD, LDMSD, _listening, free_port, need
+
+LDMSD_CONTROLLER = os.path.join(BUILD, "bin", "ldmsd_controller")
+
+
+class BareLdmsd:
+    """`ldmsd -x sock:PORT:127.0.0.1`; its stdout/stderr (the default log) go to a file."""
+
+    def __init__(self, workdir, name, env=None):
+        self.workdir = str(workdir)
+        self.name = name
+        self.port = free_port()
+        self.out_path = os.path.join(self.workdir, name + ".out")
+        self.args = [LDMSD, "-x", "sock:%d:127.0.0.1" % self.port]
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def output(self):
+        try:
+            with open(self.out_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def start(self, timeout=15.0):
+        need(LDMSD)
+        with open(self.out_path, "wb") as out:
+            self.proc = subprocess.Popen(
+                self.args,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                cwd=self.workdir,
+                env=self.env,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    "ldmsd %s exited with %s during start-up:\n%s"
+                    % (self.name, self.proc.returncode, self.output()[-3000:])
+                )
+            if _listening(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("ldmsd %s does not listen on %d" % (self.name, self.port))
+
+    def stop(self):
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    # ---- runtime configuration through ldmsd_controller ----
+    def ctl(self, *how, timeout=30):
+        """Runs `ldmsd_controller --host 127.0.0.1 --port P <how...>` (e.g. "--cmd", text);
+        returns the CompletedProcess (stdout and stderr as text)."""
+        need(LDMSD_CONTROLLER)
+        argv = [LDMSD_CONTROLLER, "--host", "127.0.0.1", "--port", str(self.port)]
+        argv += list(how)
+        return subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.workdir,
+        )
+
+    def cmd(self, text, check=True):
+        """One command with --cmd; with check, a non-zero exit fails the test."""
+        r = self.ctl("--cmd", text)
+        if check:
+            assert r.returncode == 0 and "Error" not in r.stdout, "%s: %r -> %d\n%s%s" % (
+                self.name,
+                text,
+                r.returncode,
+                r.stdout,
+                r.stderr,
+            )
+        return r
+
+    def source(self, lines):
+        """Writes the commands to <name>-<n>.ctl and runs it with --source."""
+        path = self._write("ctl", "".join(line + "\n" for line in lines))
+        r = self.ctl("--source", path)
+        assert r.returncode == 0 and "Error" not in r.stdout, "%s: --source %s -> %d\n%s%s" % (
+            self.name,
+            path,
+            r.returncode,
+            r.stdout,
+            r.stderr,
+        )
+        return r
+
+    def script(self, lines):
+        """Writes a shell script printing the commands and runs it with --script."""
+        body = "#!/bin/sh\n# prints configuration commands for ldmsd_controller --script\n"
+        body += "cat <<'EOF'\n" + "".join(line + "\n" for line in lines) + "EOF\n"
+        path = self._write("sh", body)
+        os.chmod(path, 0o755)
+        r = self.ctl("--script", path)
+        assert r.returncode == 0 and "Error" not in r.stdout, "%s: --script %s -> %d\n%s%s" % (
+            self.name,
+            path,
+            r.returncode,
+            r.stdout,
+            r.stderr,
+        )
+        return r
+
+    def status(self, text):
+        """The parsed "msg" of `--json --cmd text` (None when the reply is an error)."""
+        r = self.ctl("--json", "--cmd", text)
+        try:
+            reply = json.loads(r.stdout)
+        except ValueError:
+            raise AssertionError("%s: %r: not JSON: %r %r" % (self.name, text, r.stdout, r.stderr))
+        if reply.get("rc"):
+            return None
+        msg = reply.get("msg")
+        if isinstance(msg, str):
+            try:
+                msg = json.loads(msg)
+            except ValueError:
+                pass
+        return msg
+
+    def _write(self, ext, text):
+        n = 0
+        while True:
+            path = os.path.join(self.workdir, "%s-%d.%s" % (self.name, n, ext))
+            if not os.path.exists(path):
+                break
+            n += 1
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+
+@pytest.fixture
+def bare_ldmsd_factory(tmp_path):
+    """bare_ldmsd_factory(name) -> started BareLdmsd; all are stopped after the test."""
+    daemons = []
+
+    def make(name, env=None, start=True):
+        d = BareLdmsd(tmp_path, name, env)
+        daemons.append(d)
+        if start:
+            d.start()
+        return d
+
+    yield make
+    for d in daemons:
+        d.stop()
+
+
+def wait_until(what, fn, timeout, interval=0.2):
+    """Calls fn() until it returns a true value (returned) or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s (last: %r)" % (
+                timeout, what, last))
+        time.sleep(interval)
+
+
+def prdcr_state(d, name):
+    """(state, {inst: set_state}) of producer `name` on daemon d, or (None, {})."""
+    st = d.status("prdcr_status name=%s" % name)
+    if not st:
+        return None, {}
+    for p in st:
+        if p.get("name") == name:
+            return p.get("state"), {s.get("inst_name"): s.get("state") for s in p.get("sets", [])}
+    return None, {}
+
+
+def read_csv(path):
+    """(header list, rows as lists) of a store_csv data file; the header is the first
+    line starting with '#'."""
+    header, rows = None, []
+    with open(path, newline="") as f:
+        for rec in csv.reader(f):
+            if not rec:
+                continue
+            if rec[0].startswith("#"):
+                if header is None:
+                    header = rec
+                continue
+            rows.append(rec)
+    return header, rows
+
+
+def csv_rows_by_producer(path):
+    """{producer: [rows]} of a store_csv file (ProducerName column); {} if absent."""
+    if not os.path.exists(path):
+        return {}
+    header, rows = read_csv(path)
+    if not header:
+        return {}
+    col = header.index("ProducerName")
+    out = {}
+    for r in rows:
+        if len(r) == len(header):
+            out.setdefault(r[col], []).append(r)
+    return out
+
