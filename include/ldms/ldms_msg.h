@@ -31,6 +31,9 @@ const char *ldms_msg_type_str(enum ldms_msg_type t);
 void ldms_msg_enable(void);
 void ldms_msg_disable(void);
 int ldms_msg_is_enabled(void);
+/* What connections accepted by l from now on advertise as "message service
+ * enabled" in their conn msg (ldmsd's msg_enable / msg_disable at run time). */
+void ldms_msg_listener_advertise(struct ldms_listener *l, int enabled);
 
 /* ---- publishing ------------------------------------------------------------------- */
 struct ldms_msg_cred {

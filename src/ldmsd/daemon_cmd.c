@@ -266,6 +266,11 @@ static int msg_enable_handler(struct ldmsd_req_ctxt *c)
 		ldms_msg_enable();
 	else
 		ldms_msg_disable();
+	struct ldmsd_listen *l;
+	TAILQ_FOREACH(l, &c->d->listeners, link)
+	{
+		ldms_msg_listener_advertise(l->l, c->d->s.msg_enabled);
+	}
 	return 0;
 }
 

@@ -186,6 +186,12 @@ int msg_forward(struct msg_buf *m, struct ldms_msg_client *c);
 /* Sends m on k (fragmented); lock held. */
 int msg_send(struct msg_conn *k, struct msg_buf *m);
 void msg_conn_drain(struct msg_conn *k);
+/* Reassembly: appends one decoded part; a complete, well-formed message (one
+ * reference, origin k) or NULL. */
+struct msg_buf *msg_asm_add(struct msg_conn *k, const struct msg_part *p);
+/* Fuzzing/tests: a connection state bound to no endpoint (nothing is sent). */
+struct msg_conn *msg_test_conn_new(void);
+void msg_test_conn_free(struct msg_conn *k);
 void msg_tick_ensure(void);
 /* Returns charge bytes to the sender of a network-received message (lock NOT
  * required). */

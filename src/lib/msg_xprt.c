@@ -160,7 +160,7 @@ void msg_quota_return(struct msg_conn *k, uint32_t charge, uint32_t rc)
 {
 	uint8_t buf[MSG_SEND_QUOTA_LEN];
 
-	if (atomic_load(&k->closed))
+	if (atomic_load(&k->closed) || !k->x)
 		return;
 	msg_send_quota_encode(buf, sizeof(buf), charge, rc);
 	if (post_msg(k, buf, sizeof(buf)) == 0)
@@ -380,7 +380,7 @@ static void asm_reset(struct msg_conn *k)
 }
 
 /* Appends a part; returns a complete message (lock held) or NULL. */
-static struct msg_buf *asm_add(struct msg_conn *k, const struct msg_part *p)
+struct msg_buf *msg_asm_add(struct msg_conn *k, const struct msg_part *p)
 {
 	struct msg_full_hdr h;
 	struct msg_buf *m;
@@ -480,7 +480,7 @@ static void on_msg(struct ldms_xprt *x, const struct ldms_msg *lm)
 		pthread_mutex_unlock(&msg_g.lock);
 		return;
 	}
-	m = asm_add(k, &p);
+	m = msg_asm_add(k, &p);
 	pthread_mutex_unlock(&msg_g.lock);
 	if (!m)
 		return;
@@ -1058,6 +1058,31 @@ int ldms_msg_conn_stats_get(ldms_t x, struct ldms_msg_conn_stats *st)
 	}
 	pthread_mutex_unlock(&msg_g.lock);
 	return rc;
+}
+
+struct msg_conn *msg_test_conn_new(void)
+{
+	struct msg_conn *k = calloc(1, sizeof(*k));
+
+	if (k) {
+		atomic_init(&k->ref, 1);
+		snprintf(k->peer, sizeof(k->peer), "test:0");
+		k->budget = k->peer_quota = -1;
+		msg_bucket_init(&k->rate, -1);
+	}
+	return k;
+}
+
+void msg_test_conn_free(struct msg_conn *k)
+{
+	asm_reset(k);
+	msg_conn_put(k);
+}
+
+void ldms_msg_listener_advertise(struct ldms_listener *l, int enabled)
+{
+	if (l)
+		__atomic_store_n(&l->opts.msg_enabled, enabled ? 1 : 0, __ATOMIC_RELAXED);
 }
 
 /* ---- registration with the transport --------------------------------------------------------- */
