@@ -199,6 +199,9 @@ void xprt_client_cleanup(struct ldms_xprt *x, int err);
 void xprt_test_handshake_timeout_set(double seconds);
 /* Queued output above which an unsolicited frame closes the connection. */
 void xprt_test_out_max_set(size_t bytes);
+/* Serves fd (e.g. one end of a socketpair) as if l had accepted it from
+ * 127.0.0.1:1 (fuzzing the whole receive path without TCP). */
+int xprt_test_accept_fd(struct ldms_listener *l, int fd);
 /* Most sets ldms_xprt_dir_sync accumulates (0 = default, 2^20). */
 void xprt_test_dir_sync_max_set(size_t sets);
 int xprt_test_live_count(void); /* endpoint objects not yet freed */
