@@ -128,8 +128,9 @@ struct ldms_xprt {
 	struct xdir *dirs;
 	struct rset *rsets;
 	/* server half: maps[key] (lock: the set observer reads it from other threads) */
-	struct smap **maps;
+	struct smap **maps; /* live mappings, sorted by key */
 	uint32_t nmaps;
+	uint32_t next_key;
 	int dir_notify;	  /* lock */
 	uint64_t dir_xid; /* lock */
 	uint64_t del_seq;
