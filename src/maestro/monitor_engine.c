@@ -38,6 +38,7 @@ struct engine {
 	int dirty;
 	char reason[1024];
 	uint64_t retry_at; /* monotonic µs, 0 = none */
+	unsigned retries;  /* consecutive passes that needed a retry (back-off) */
 	int first;
 	int settled;
 	uint64_t settle_deadline;
@@ -731,8 +732,17 @@ static int pass(struct engine *e)
 	     "Pass done in %.1f ms: %zu producer/set moves, %zu daemons reconfigured, %d failures "
 	     "(%s)",
 	     (double)(mon_mono_us() - t0) / 1000.0, moved, n_daemons, failures, reason);
-	if (retry)
-		e->retry_at = mon_mono_us() + (uint64_t)e->o.retry_ms * 1000u;
+	if (retry) {
+		/* a command that keeps failing is retried ever more slowly, up to 64 periods */
+		unsigned shift = e->retries < 6 ? e->retries : 6;
+		e->retries++;
+		e->retry_at = mon_mono_us() + ((uint64_t)e->o.retry_ms * 1000u << shift);
+		if (shift)
+			mlog(MLOG_INFO, "Retrying in %.1f s",
+			     (double)(e->o.retry_ms << shift) / 1000.0);
+	} else {
+		e->retries = 0;
+	}
 	if (e->o.on_status) {
 		char *js = engine_status_json(e);
 		if (js)
