@@ -4,7 +4,7 @@
  * a local etcd (started here on free 127.0.0.1 ports unless -m gives members). Prints
  * figures; never pass/fail.
  *   bench_etcd_load [-n producers] [-r runs] [-m http://host:port[,...]] [-p prefix]
- *                   [-w transactions in flight] */
+ *                   [-w transactions in flight] [-C (no compaction after loads)] */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -97,9 +97,9 @@ static int write_yaml(const char *path, int n)
 
 int main(int argc, char **argv)
 {
-	int n = 10000, runs = 3, window = 8, opt;
+	int n = 10000, runs = 3, window = 8, compact = 1, opt;
 	const char *members = NULL, *prefix = "bench";
-	while ((opt = getopt(argc, argv, "n:r:m:p:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:m:p:w:C")) != -1) {
 		switch (opt) {
 		case 'n':
 			n = atoi(optarg);
@@ -115,6 +115,9 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			window = atoi(optarg);
+			break;
+		case 'C':
+			compact = 0;
 			break;
 		default:
 			fprintf(stderr,
@@ -184,10 +187,12 @@ int main(int argc, char **argv)
 	}
 
 	cfgstore_etcd_set_window(s, (size_t)(window > 0 ? window : 1));
+	cfgstore_etcd_set_compact(s, compact);
 	printf("etcd load benchmark: %d producers (%d samplers, %d aggregators), %s, %d "
-	       "transactions in flight\n",
+	       "transactions in flight, %s\n",
 	       n, n, n / 100 > 0 ? n / 100 : 1,
-	       members ? members : "local etcd 3.4 (default settings)", window);
+	       members ? members : "local etcd 3.4 (default settings)", window,
+	       compact ? "history compacted after each load" : "no compaction");
 	printf("model: %zu keys, %.1f MiB of keys+values, YAML -> model -> kv in %.3f s\n",
 	       kvs.count, (double)bytes / (1 << 20), t_model);
 	int rc = 0;
@@ -202,6 +207,7 @@ int main(int argc, char **argv)
 		}
 		struct cfgstore_etcd_stats st;
 		cfgstore_etcd_last_stats(s, &st);
+
 		printf("%s (generation %llu): %.3f s, %zu txns, %.0f keys/s (allocate %.3f s, "
 		       "write %.3f s, switch+sweep %.3f s)\n",
 		       r ? "reload" : "first load", (unsigned long long)gen, dt, st.txns,

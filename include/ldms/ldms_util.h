@@ -87,6 +87,14 @@ const char *ldms_perm_str(uint32_t perm, char *buf);
 int ldms_access_check(uid_t uid, gid_t gid, uid_t obj_uid, gid_t obj_gid, uint32_t perm,
 		      uint32_t acc);
 
+/* ---- regular expressions -------------------------------------------------------------
+ * Call before regcomp(REG_EXTENDED) on a pattern from a peer, a command or the
+ * command line: 0 if it is cheap to compile and run, else -EINVAL with a message
+ * (nested/large repetition bounds whose expansion would take glibc minutes and
+ * gigabytes, back-references, patterns over 4 KiB). Syntax errors are left to
+ * regcomp. */
+int ldms_regex_check(const char *pattern, struct ldms_err *err);
+
 /* ---- time --------------------------------------------------------------------------- */
 uint64_t ldms_now_us(void);	  /* CLOCK_REALTIME in µs */
 uint64_t ldms_monotonic_us(void); /* CLOCK_MONOTONIC in µs */

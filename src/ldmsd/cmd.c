@@ -15,6 +15,8 @@
 
 #include "ldmsd_cmd.h"
 #include "ldmsd.h"
+#include "ldmsd_dump.h"
+#include "ldmsd_sec.h"
 
 /* Tables of the object files. Issue 3 adds prdcr/updtr/strgp/... here. */
 extern const struct ldmsd_cmd_def ldmsd_daemon_cmds[];
@@ -26,11 +28,14 @@ extern const struct ldmsd_cmd_def ldmsd_prdcr_cmds[];
 extern const struct ldmsd_cmd_def ldmsd_updtr_cmds[];
 extern const struct ldmsd_cmd_def ldmsd_strgp_cmds[];
 extern const struct ldmsd_cmd_def ldmsd_store_worker_cmds[];
+extern const struct ldmsd_cmd_def ldmsd_stats_cmds[];
+extern const struct ldmsd_cmd_def ldmsd_sec_cmds[];
+extern const struct ldmsd_cmd_def ldmsd_dump_cmds[];
 
 static const struct ldmsd_cmd_def *const cmd_tables[] = {
-    ldmsd_daemon_cmds, ldmsd_config_cmds, ldmsd_listen_cmds,
-    ldmsd_plugin_cmds, ldmsd_ctrl_cmds,	  ldmsd_prdcr_cmds,
-    ldmsd_updtr_cmds,  ldmsd_strgp_cmds,  ldmsd_store_worker_cmds,
+    ldmsd_daemon_cmds,	     ldmsd_config_cmds, ldmsd_listen_cmds, ldmsd_plugin_cmds,
+    ldmsd_ctrl_cmds,	     ldmsd_prdcr_cmds,	ldmsd_updtr_cmds,  ldmsd_strgp_cmds,
+    ldmsd_store_worker_cmds, ldmsd_stats_cmds,	ldmsd_sec_cmds,	   ldmsd_dump_cmds,
 };
 
 /* Request ids are < 0x1000 (ranges 0x0xx..0xdxx), so a direct index is cheap. */
@@ -131,7 +136,7 @@ static int err_at(struct ldms_err *err, const struct ldmsd_req *r, int col, int 
 
 int ldmsd_cmd_validate(const struct ldmsd_req *r, struct ldms_err *err)
 {
-	char msg[400], nb[16];
+	char msg[400], nb[72];
 	ldmsd_cmd_registry_init();
 	uint32_t fl = ldms_ctrl_cmd_perm(r->id);
 	if (!fl) {
@@ -145,8 +150,17 @@ int ldmsd_cmd_validate(const struct ldmsd_req *r, struct ldms_err *err)
 		if (aid == LDMSD_ATTR_STRING && (fl & LDMS_CTRL_F_FREEFORM))
 			continue;
 		if (!ldmsd_cmd_attr_allowed(r->id, aid)) {
-			snprintf(msg, sizeof(msg), "invalid attribute '%s' for command '%s'",
-				 attr_name(aid, nb, sizeof(nb)), cmd_name(r));
+			const char *an = attr_name(aid, nb, sizeof(nb));
+			/* Clients fold attribute names they do not know into one STRING
+			 * ("ofset=1 ..."): name the first folded word, not 'string'. */
+			if (aid == LDMSD_ATTR_STRING && r->attrs[i].value && r->attrs[i].value[0]) {
+				size_t n = strcspn(r->attrs[i].value, "= \t");
+				snprintf(nb, sizeof(nb), "%.*s", (int)(n < 64 ? n : 64),
+					 r->attrs[i].value);
+				an = nb;
+			}
+			snprintf(msg, sizeof(msg), "invalid attribute '%s' for command '%s'", an,
+				 cmd_name(r));
 			return err_at(err, r, r->attrs[i].col, -EINVAL, msg);
 		}
 		seen |= 1ull << aid;
@@ -525,20 +539,12 @@ int ldmsd_cmd_exec(struct ldmsd *d, const struct ldmsd_req *r, struct ldmsd_cfg_
 		return rc;
 	}
 	uint32_t fl = ldms_ctrl_cmd_perm(r->id);
-	if (r->origin.kind == LDMSD_ORIGIN_NET) {
-		if (ldms_access_check(r->origin.uid, r->origin.gid, geteuid(), getegid(),
-				      fl & LDMS_CTRL_PERM_MODE_MASK, 1)) {
-			reply->rc = -EACCES;
-			ldmsd_buf_printf(&reply->msg, "permission denied for command '%s'",
-					 cmd_name(r));
-			return reply->rc;
-		}
-		if ((d->state != LDMSD_STATE_RUNNING || !d->inband) &&
-		    !(fl & LDMS_CTRL_PERM_STARTUP_OK)) {
-			reply->rc = -EBUSY;
-			ldmsd_buf_printf(&reply->msg, "the daemon is still starting up");
-			return reply->rc;
-		}
+	char am[200];
+	rc = ldmsd_req_authorize(d, r, geteuid(), getegid(), am, sizeof(am));
+	if (rc) {
+		reply->rc = rc;
+		ldmsd_buf_printf(&reply->msg, "%s", am);
+		return rc;
 	}
 	const struct ldmsd_cmd_def *def = ldmsd_cmd_def_find(r->id);
 	if (!def || !def->fn) {
@@ -561,6 +567,8 @@ int ldmsd_cmd_exec(struct ldmsd *d, const struct ldmsd_req *r, struct ldmsd_cfg_
 	rc = def->fn(&c);
 	if (rc == 0 && reply->rc == 0 && (fl & LDMS_CTRL_PERM_MOD))
 		d->cfg_cntr++;
+	if (rc == 0 && reply->rc == 0)
+		ldmsd_dump_observe(d, r);
 	pthread_mutex_unlock(&d->lock);
 	for (size_t i = 0; i < c.n_exp; i++)
 		free(c.exp[i]);

@@ -14,6 +14,7 @@
 
 #include "ldmsd.h"
 #include "ldmsd_agg.h"
+#include "ldmsd_dump.h"
 #include "ldmsd_options.h"
 #include "ldmsd_sched.h"
 
@@ -180,6 +181,7 @@ void ldmsd_free(struct ldmsd *d)
 	if (!d)
 		return;
 	ldmsd_shutdown(d);
+	ldmsd_dump_free(d);
 	struct ldmsd_settings *s = &d->s;
 	free(s->log_file);
 	free(s->log_config_path);

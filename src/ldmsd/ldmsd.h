@@ -96,6 +96,8 @@ struct ldmsd {
 	 * command path). NULL = in-band configuration not available. */
 	void (*ctrl_recv)(struct ldmsd *d, ldms_t x, const char *data, size_t len);
 	void (*ctrl_disconnect)(struct ldmsd *d, ldms_t x);
+	/* dump_cfg.c: what dump_cfg cannot read back from the objects (plugin args) */
+	struct ldmsd_dump *dump;
 };
 
 /* New daemon object in STARTUP state with default settings (log level ERROR, one

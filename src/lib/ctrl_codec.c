@@ -465,7 +465,8 @@ struct pending {
 
 struct ldms_ctrl_reasm {
 	enum ldms_ctrl_ver ver;
-	size_t max_msg;
+	size_t max_msg; /* budget of all messages in progress together */
+	size_t pend_bytes;
 	size_t npend;
 	struct pending pend[MAX_PENDING];
 };
@@ -504,13 +505,16 @@ static struct pending *pend_find(struct ldms_ctrl_reasm *r, uint32_t type, uint3
 
 static void pend_drop(struct ldms_ctrl_reasm *r, struct pending *p)
 {
+	r->pend_bytes -= p->len;
 	free(p->buf);
 	*p = r->pend[--r->npend];
 }
 
 static int pend_append(struct ldms_ctrl_reasm *r, struct pending *p, const uint8_t *d, size_t len)
 {
-	if (len > r->max_msg - p->len)
+	/* one budget for every msg_no in progress: a peer opening many messages
+	 * (SOM without EOM) cannot multiply it */
+	if (len > r->max_msg - r->pend_bytes)
 		return -E2BIG;
 	if (len == 0)
 		return 0;
@@ -526,6 +530,7 @@ static int pend_append(struct ldms_ctrl_reasm *r, struct pending *p, const uint8
 	}
 	memcpy(p->buf + p->len, d, len);
 	p->len += len;
+	r->pend_bytes += len;
 	return 0;
 }
 

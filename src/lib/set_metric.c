@@ -575,7 +575,10 @@ const char *ldms_metric_array_get_str(ldms_set_t s, int i)
 	if (!md || md->type != LDMS_V_CHAR_ARRAY || !md->vsize)
 		return NULL;
 	p = (const char *)value_ptr(s, md);
-	if (memchr(p, 0, md->count))
+	/* A mirror's bytes are rewritten by the next update at any time: the NUL
+	 * seen here may be gone when the caller reads, so never hand out a
+	 * pointer into remote memory. */
+	if (!s->remote && memchr(p, 0, md->count))
 		return p;
 	pthread_once(&str_key_once, str_key_init);
 	buf = pthread_getspecific(str_key);

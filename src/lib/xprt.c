@@ -1,7 +1,8 @@
 /* LDMS endpoints over zap sock: object lifetime, framing of the TCP stream,
  * connection set-up (CONNECT/ACCEPTED/REJECTED/ACK_ACCEPTED, §6.2), the
  * authentication exchange (§6.3), dispatch of frames to the client and server
- * halves, close, and the blocking helpers for tools. */
+ * halves, close, the handshake deadline, and the listener (which pauses when
+ * accept() runs out of descriptors). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -19,8 +20,21 @@
 
 #include "xprt_int.h"
 
-/* Output queued for a peer above which its input is no longer read. */
-#define XPRT_OUT_HIWAT (64u * 1024 * 1024)
+/* Output queued for a peer above which its input is no longer read: a peer
+ * that does not read its answers stops being served (one answer may still
+ * exceed this, e.g. a large DIR). */
+#define XPRT_OUT_HIWAT (4u * 1024 * 1024)
+/* Queued output above which unsolicited frames (updates pushed to a peer that
+ * never reads) close the connection instead of growing the buffer. */
+#define XPRT_OUT_MAX_DEFAULT (64u * 1024 * 1024)
+/* Frames a peer may send before it is authenticated are small: never buffer a
+ * megabyte for a stranger. */
+#define XPRT_PREAUTH_FRAME_MAX	       4096u
+#define XPRT_AUTH_FRAME_MAX	       (ZAP_SENDRECV_HDR + LDMS_REQ_HDR_LEN + 4 + LDMS_AUTH_MSG_MAX)
+#define XPRT_HANDSHAKE_TIMEOUT_DEFAULT 30.0
+
+static _Atomic size_t out_max = XPRT_OUT_MAX_DEFAULT;
+static _Atomic double hs_timeout = XPRT_HANDSHAKE_TIMEOUT_DEFAULT;
 
 static atomic_int live_count;
 static atomic_uint_fast64_t rail_gn;
@@ -37,6 +51,34 @@ void xprt_test_peer_cred_override(int64_t uid, int64_t gid)
 {
 	atomic_store(&cred_override_uid, uid);
 	atomic_store(&cred_override_gid, gid);
+}
+
+void xprt_test_handshake_timeout_set(double seconds)
+{
+	atomic_store(&hs_timeout, seconds);
+}
+
+void xprt_test_out_max_set(size_t bytes)
+{
+	atomic_store(&out_max, bytes ? bytes : XPRT_OUT_MAX_DEFAULT);
+}
+
+/* Read once (ldms_init): getenv must not race with the daemon's `env` command. */
+void xprt_handshake_timeout_from_env(void)
+{
+	const char *v = getenv("LDMS_XPRT_HANDSHAKE_TIMEOUT");
+	char *end;
+	double d;
+
+	if (!v || !*v)
+		return;
+	d = strtod(v, &end);
+	if (*end || d != d) {
+		ldms_log(LDMS_LWARN, XPRT_LOG,
+			 "ignoring LDMS_XPRT_HANDSHAKE_TIMEOUT='%s' (not a number of seconds)", v);
+		return;
+	}
+	atomic_store(&hs_timeout, d);
 }
 
 static int cmd_slot(uint32_t cmd)
@@ -93,6 +135,7 @@ static void listener_put(struct ldms_listener *l)
 {
 	if (atomic_fetch_sub(&l->ref, 1) == 1) {
 		ldms_auth_cfg_free(&l->auth);
+		pthread_mutex_destroy(&l->lock);
 		free(l);
 	}
 }
@@ -213,7 +256,8 @@ static void frame_task_run(void *arg)
 {
 	struct frame_task *t = arg;
 
-	xprt_write(t->x, t->buf, t->len);
+	if (xprt_push_check(t->x) == 0)
+		xprt_write(t->x, t->buf, t->len);
 	ldms_xprt_put(t->x);
 	free(t->buf);
 	free(t);
@@ -238,6 +282,25 @@ int xprt_post_frame(struct ldms_xprt *x, uint8_t *buf, size_t len)
 		free(t);
 	}
 	return rc;
+}
+
+int xprt_push_check(struct ldms_xprt *x)
+{
+	size_t queued;
+
+	if (!x->bev || x->state == XS_CLOSED)
+		return -ENOTCONN;
+	queued = evbuffer_get_length(bufferevent_get_output(x->bev));
+	if (queued <= atomic_load(&out_max))
+		return 0;
+	x->overflow = 1;
+	ldms_log(LDMS_LWARN, XPRT_LOG,
+		 "%s does not read: %zu bytes of output queued, closing the connection",
+		 x->peer_str, queued);
+	xprt_close_now(x, ENOBUFS,
+		       "%s does not read: %zu bytes of output queued, closing the connection",
+		       x->peer_str, queued);
+	return -ENOBUFS;
 }
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -298,6 +361,46 @@ static void flush_best_effort(struct ldms_xprt *x)
 	(void)evbuffer_write(out, bufferevent_getfd(x->bev));
 }
 
+/* ---- handshake deadline ---------------------------------------------------------------- */
+
+static void hs_timer_stop(struct ldms_xprt *x)
+{
+	if (x->hs_timer) {
+		event_free(x->hs_timer);
+		x->hs_timer = NULL;
+	}
+}
+
+static void hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ldms_xprt *x = arg;
+
+	if (x->state == XS_CONNECTED || x->state == XS_CLOSED)
+		return;
+	if (!x->active)
+		ldms_log(LDMS_LWARN, XPRT_LOG,
+			 "%s: no complete LDMS handshake and authentication within %.3g s: "
+			 "closing the connection",
+			 x->peer_str, atomic_load(&hs_timeout));
+	xprt_close_now(x, ETIMEDOUT, "no complete LDMS handshake within %.3g s",
+		       atomic_load(&hs_timeout));
+}
+
+/* io thread, once the socket exists */
+static void hs_timer_start(struct ldms_xprt *x)
+{
+	double t = atomic_load(&hs_timeout);
+	struct timeval tv;
+
+	if (!(t > 0))
+		return;
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	x->hs_timer = evtimer_new(x->io->base, hs_timeout_cb, x);
+	if (x->hs_timer)
+		evtimer_add(x->hs_timer, &tv);
+}
+
 void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 {
 	enum xprt_state prev = x->state;
@@ -313,6 +416,7 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 	x->close_err = err;
 	set_state(x, XS_CLOSED);
 	xprt_list_del(x);
+	hs_timer_stop(x);
 	if (x->bev) {
 		flush_best_effort(x);
 		bufferevent_free(x->bev);
@@ -425,6 +529,7 @@ static void auth_result(struct ldms_xprt *x, int rc, struct ldms_err *err)
 	x->peer_gid = gid;
 	x->state = XS_CONNECTED;
 	pthread_mutex_unlock(&x->lock);
+	hs_timer_stop(x);
 	ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: connected (auth %s, peer uid %u gid %u)", x->peer_str,
 		 x->auth_name, (unsigned)uid, (unsigned)gid);
 	xprt_deliver(x, LDMS_XPRT_EVENT_CONNECTED, NULL, 0, NULL);
@@ -684,6 +789,30 @@ static void dispatch(struct ldms_xprt *x, const struct zap_frame *f)
 	xprt_close_now(x, EPROTO, "unexpected zap frame type %u from %s", t, x->peer_str);
 }
 
+/* Decided on the header alone, before any body is buffered: which frames the
+ * current state accepts and how large they may be. */
+static int frame_allowed(const struct ldms_xprt *x, const struct zap_hdr *h)
+{
+	switch (x->state) {
+	case XS_WAIT_CONNECT:
+		return h->type == ZAP_MSG_CONNECT &&
+		       h->len <= ZAP_CONNECT_HDR + XPRT_PREAUTH_FRAME_MAX;
+	case XS_WAIT_ACK:
+		return h->type == ZAP_MSG_ACK_ACCEPTED &&
+		       h->len <= ZAP_SENDRECV_HDR + XPRT_PREAUTH_FRAME_MAX;
+	case XS_WAIT_ACCEPT:
+		return (h->type == ZAP_MSG_ACCEPTED || h->type == ZAP_MSG_REJECTED) &&
+		       h->len <= ZAP_SENDRECV_HDR + XPRT_PREAUTH_FRAME_MAX;
+	case XS_AUTH:
+		return h->type == ZAP_MSG_SENDRECV && h->len <= XPRT_AUTH_FRAME_MAX;
+	case XS_CONNECTED:
+		return h->type == ZAP_MSG_SENDRECV || h->type == ZAP_MSG_RENDEZVOUS ||
+		       h->type == ZAP_MSG_READ_REQ || h->type == ZAP_MSG_READ_RESP;
+	default:
+		return 0;
+	}
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct ldms_xprt *x = arg;
@@ -710,6 +839,13 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		if (zap_hdr_decode(hb, ZAP_HDR_LEN, &h)) {
 			xprt_close_now(x, EPROTO, "malformed zap frame header from %s",
 				       x->peer_str);
+			break;
+		}
+		if (!frame_allowed(x, &h)) {
+			xprt_close_now(
+			    x, EPROTO,
+			    "unexpected zap frame (type %u, %u bytes) from %s in state %d", h.type,
+			    h.len, x->peer_str, (int)x->state);
 			break;
 		}
 		if (h.type == ZAP_MSG_READ_RESP && x->state == XS_CONNECTED) {
@@ -842,6 +978,7 @@ static void connect_task(void *arg)
 	xprt_stat_add(XSTAT_TOTAL, 1);
 	bufferevent_setcb(x->bev, read_cb, write_cb, event_cb, x);
 	bufferevent_enable(x->bev, EV_READ | EV_WRITE);
+	hs_timer_start(x);
 	if (bufferevent_socket_connect(x->bev, (struct sockaddr *)&x->peer_sa, (int)x->peer_len) <
 	    0) {
 		int err = EVUTIL_SOCKET_ERROR();
@@ -893,211 +1030,6 @@ int ldms_xprt_connect(ldms_t x, const char *host, const char *port, ldms_event_c
 	return rc;
 }
 
-/* ---- blocking connect --------------------------------------------------------------- */
-
-struct xsync {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	atomic_int refs;
-	int done;
-	int rc;
-	char reason[512];
-};
-
-static void xsync_put(struct xsync *s)
-{
-	if (atomic_fetch_sub(&s->refs, 1) == 1) {
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->cond);
-		free(s);
-	}
-}
-
-static void sync_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
-{
-	struct xsync *s = x->sync;
-
-	if (!s)
-		return;
-	pthread_mutex_lock(&s->lock);
-	switch (e->type) {
-	case LDMS_XPRT_EVENT_CONNECTED:
-		s->rc = 0;
-		break;
-	case LDMS_XPRT_EVENT_REJECTED:
-		s->rc = -EACCES;
-		break;
-	default:
-		s->rc = -(x->close_err ? x->close_err : ECONNREFUSED);
-		break;
-	}
-	if (e->data)
-		snprintf(s->reason, sizeof(s->reason), "%.*s", (int)e->data_len, e->data);
-	s->done = 1;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	x->sync = NULL;
-	xsync_put(s);
-}
-
-int ldms_xprt_connect_sync(ldms_t x, const char *host, const char *port, int timeout_ms,
-			   struct ldms_err *err)
-{
-	struct xsync *s;
-	struct timespec ts;
-	int rc;
-
-	if (!x)
-		return -EINVAL;
-	if (xprt_on_io_thread(NULL)) /* would wait for the loop it blocks */
-		return ldms_err_set(err, -EDEADLK, "connect_sync called from an I/O thread");
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	atomic_init(&s->refs, 2);
-	x->sync = s;
-	rc = ldms_xprt_connect(x, host, port, sync_cb, NULL);
-	if (rc) {
-		x->sync = NULL;
-		xsync_put(s);
-		xsync_put(s);
-		return ldms_err_set(err, rc, "%s", x->reason[0] ? x->reason : strerror(-rc));
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (timeout_ms < 0)
-		timeout_ms = 0;
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->lock);
-	while (!s->done && rc == 0)
-		rc = pthread_cond_timedwait(&s->cond, &s->lock, &ts);
-	if (s->done)
-		rc = s->rc;
-	else
-		rc = -ETIMEDOUT;
-	if (rc)
-		ldms_err_set(err, rc, "%s:%s: %s", host ? host : "localhost", port,
-			     rc == -ETIMEDOUT ? "connection timed out"
-			     : s->reason[0]   ? s->reason
-					      : strerror(-rc));
-	pthread_mutex_unlock(&s->lock);
-	if (rc == -ETIMEDOUT)
-		xprt_close_post(x);
-	xsync_put(s);
-	return rc;
-}
-
-/* ---- accessors ------------------------------------------------------------------------- */
-
-int ldms_xprt_connected(ldms_t x)
-{
-	return x ? xprt_is_connected(x) : 0;
-}
-
-int ldms_xprt_peer_cred(ldms_t x, uid_t *uid, gid_t *gid)
-{
-	int rc = 0;
-
-	if (!x)
-		return -EINVAL;
-	pthread_mutex_lock(&x->lock);
-	if (x->state != XS_CONNECTED)
-		rc = -ENOTCONN;
-	if (uid)
-		*uid = x->peer_uid;
-	if (gid)
-		*gid = x->peer_gid;
-	pthread_mutex_unlock(&x->lock);
-	return rc;
-}
-
-static int sa_host_port(const struct sockaddr_storage *sa, socklen_t len, char *host,
-			size_t hostlen, int *port)
-{
-	const void *a;
-	int p;
-
-	if (!len)
-		return -ENOTCONN;
-	if (sa->ss_family == AF_INET) {
-		a = &((const struct sockaddr_in *)sa)->sin_addr;
-		p = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	} else if (sa->ss_family == AF_INET6) {
-		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		p = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	if (host && !inet_ntop(sa->ss_family, a, host, (socklen_t)hostlen))
-		return -errno;
-	if (port)
-		*port = p;
-	return 0;
-}
-
-int ldms_xprt_peer_addr(ldms_t x, char *host, size_t hostlen, int *port)
-{
-	return x ? sa_host_port(&x->peer_sa, x->peer_len, host, hostlen, port) : -EINVAL;
-}
-
-int ldms_xprt_local_addr(ldms_t x, char *host, size_t hostlen, int *port)
-{
-	return x ? sa_host_port(&x->local_sa, x->local_len, host, hostlen, port) : -EINVAL;
-}
-
-const char *ldms_xprt_auth_name(ldms_t x)
-{
-	return x ? x->auth_name : NULL;
-}
-
-void *ldms_xprt_ctx_get(ldms_t x)
-{
-	return x ? x->app_ctx : NULL;
-}
-
-void ldms_xprt_ctx_set(ldms_t x, void *ctx)
-{
-	if (x)
-		x->app_ctx = ctx;
-}
-
-size_t ldms_xprt_msg_max(ldms_t x)
-{
-	return LDMS_MSG_MAX - LDMS_REQ_HDR_LEN - 4;
-}
-
-int ldms_xprt_send(ldms_t x, const void *data, size_t len)
-{
-	uint8_t *buf;
-	size_t flen = ZAP_SENDRECV_HDR + LDMS_REQ_HDR_LEN + 4 + len;
-	int n;
-
-	if (!x || (!data && len))
-		return -EINVAL;
-	if (len > ldms_xprt_msg_max(x))
-		return -EMSGSIZE;
-	if (!xprt_is_connected(x))
-		return -ENOTCONN;
-	buf = malloc(flen);
-	if (!buf)
-		return -ENOMEM;
-	n = ldms_enc_send(buf + ZAP_SENDRECV_HDR, flen - ZAP_SENDRECV_HDR, LDMS_CMD_SEND_MSG, 0,
-			  data, (uint32_t)len);
-	if (n < 0) {
-		free(buf);
-		return n;
-	}
-	zap_hdr_encode(buf, ZAP_MSG_SENDRECV, (uint32_t)flen, xprt_next_zap_xid(), 0);
-	wire_put_be32(buf + 20, (uint32_t)n);
-	return xprt_post_frame(x, buf, flen);
-}
-
 /* ---- passive side -------------------------------------------------------------------------- */
 
 static void accept_task(void *arg)
@@ -1118,6 +1050,7 @@ static void accept_task(void *arg)
 	sock_opts(x);
 	bufferevent_setcb(x->bev, read_cb, write_cb, event_cb, x);
 	bufferevent_enable(x->bev, EV_READ | EV_WRITE);
+	hs_timer_start(x);
 }
 
 static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
@@ -1148,6 +1081,42 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		ldms_xprt_put(x);
 		ldms_xprt_put(x);
 	}
+}
+
+/* accept() fails with EMFILE/ENFILE/ENOBUFS/ENOMEM while the pending
+ * connection stays queued: without a pause the level-triggered listener would
+ * spin. Pause it and retry shortly; existing connections keep being served. */
+#define LISTEN_RETRY_MS 100
+
+static void listen_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ldms_listener *l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	if (!l->closing && l->evl)
+		evconnlistener_enable(l->evl);
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct ldms_listener *l = arg;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = LISTEN_RETRY_MS * 1000};
+	int err = EVUTIL_SOCKET_ERROR();
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&l->lock);
+	if (now - l->last_warn >= 10) {
+		l->last_warn = now;
+		ldms_log(LDMS_LERROR, XPRT_LOG,
+			 "listener on port %d: accept failed: %s; pausing new connections", l->port,
+			 strerror(err));
+	}
+	if (!l->closing && l->retry) {
+		evconnlistener_disable(evl);
+		evtimer_add(l->retry, &tv);
+	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char *port,
@@ -1183,6 +1152,7 @@ struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char
 		return NULL;
 	}
 	atomic_init(&l->ref, 1);
+	pthread_mutex_init(&l->lock, NULL);
 	snprintf(l->auth_name, sizeof(l->auth_name), "%s", l->auth.plugin);
 	opts_init(&l->opts, opts);
 	l->cb = cb;
@@ -1213,7 +1183,7 @@ struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char
 	freeaddrinfo(ai);
 	ai = NULL;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		sa_host_port(&ss, sl, NULL, 0, &l->port);
+		xprt_sa_host_port(&ss, sl, NULL, 0, &l->port);
 	io = xprt_io_get(0);
 	l->evl = io ? evconnlistener_new(io->base, accept_cb, l,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, -1, fd)
@@ -1223,11 +1193,19 @@ struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char
 		ldms_err_set(err, -ENOMEM, "cannot create the listener");
 		goto fail;
 	}
+	l->retry = evtimer_new(io->base, listen_retry_cb, l);
+	if (!l->retry) {
+		evconnlistener_free(l->evl);
+		ldms_err_set(err, -ENOMEM, "cannot create the listener");
+		goto fail;
+	}
+	evconnlistener_set_error_cb(l->evl, accept_error_cb);
 	return l;
 fail:
 	if (ai)
 		freeaddrinfo(ai);
 	ldms_auth_cfg_free(&l->auth);
+	pthread_mutex_destroy(&l->lock);
 	free(l);
 	return NULL;
 }
@@ -1241,8 +1219,15 @@ void ldms_listener_close(struct ldms_listener *l)
 {
 	if (!l)
 		return;
-	/* event_del() waits for a running accept callback on another thread */
+	pthread_mutex_lock(&l->lock);
+	l->closing = 1;
+	pthread_mutex_unlock(&l->lock);
+	/* event_del() waits for a running accept (or retry) callback on another thread */
 	evconnlistener_free(l->evl);
+	event_free(l->retry);
+	pthread_mutex_lock(&l->lock);
 	l->evl = NULL;
+	l->retry = NULL;
+	pthread_mutex_unlock(&l->lock);
 	listener_put(l);
 }

@@ -34,7 +34,7 @@ struct xdir {
 	int list_done;
 };
 
-enum { RS_IDLE, RS_META, RS_DATA };
+enum { RS_IDLE, RS_META, RS_DATA, RS_DATA_MORE };
 
 /* A mirror set's link to the endpoint it came from. The endpoint holds one set
  * reference while attached; an update in flight holds its own set + endpoint
@@ -51,6 +51,10 @@ struct rset {
 	int meta_valid;
 	int stage;
 	int retries;
+	/* ring update: next copy to read, the producer's current copy, and the
+	 * generation of our current copy when the update started */
+	uint32_t rd_next, rd_last;
+	uint64_t rd_gn;
 	ldms_update_cb_t cb;
 	void *cb_arg;
 };
@@ -153,17 +157,69 @@ static int read_all(struct rset *rs)
 	return issue_read(rs, 0, rs->map_len, RS_META);
 }
 
+/* data copies [from, to] of the ring in one read */
+static int read_copies(struct rset *rs, uint32_t from, uint32_t to, int stage)
+{
+	return issue_read(rs, rs->meta_len + (uint64_t)from * rs->data_len,
+			  (to - from + 1) * rs->data_len, stage);
+}
+
+/* §6.5: only the copies written since the last update, from the local
+ * curr_idx + 1 up to the remote one (wrapping). The remote index is known once
+ * a copy has been read (every copy carries it), so the first read is the one
+ * copy after ours: in the steady state (one sample per update) that is all.
+ * When the producer wrote more than a whole ring since (samples are lost
+ * anyway), the copies after the newest may not be fetched. */
 static void update_task(void *arg)
 {
 	struct rset *rs = arg;
+	uint32_t local;
 	int rc;
 
-	if (!rs->meta_valid)
+	if (!rs->meta_valid) {
 		rc = read_all(rs);
-	else
-		rc = issue_read(rs, rs->meta_len, rs->map_len - rs->meta_len, RS_DATA);
+	} else {
+		local = ldms_set_curr_idx_get(rs->set);
+		rs->rd_gn = wire_get_le64((const uint8_t *)ldms_set_mem(rs->set) + rs->meta_len +
+					  (uint64_t)local * rs->data_len + 24);
+		rs->rd_next = (local + 1) % rs->array_card;
+		rs->rd_last = rs->rd_next;
+		rc = read_copies(rs, rs->rd_next, rs->rd_next, RS_DATA);
+	}
 	if (rc)
 		update_done(rs, rc);
+}
+
+/* After a data read: 1 if another read was issued (or failed and finished the
+ * update), 0 when every new copy is in. */
+static int ring_continue(struct rset *rs)
+{
+	const uint8_t *mem = ldms_set_mem(rs->set);
+	uint32_t n = rs->array_card, first = rs->rd_next, end, idx;
+	const uint8_t *dh = mem + rs->meta_len + (uint64_t)first * rs->data_len;
+	int rc;
+
+	if (n <= 1)
+		return 0;
+	if (rs->stage == RS_DATA) {
+		if (wire_get_le64(dh + 24) <= rs->rd_gn)
+			return 0; /* nothing new: that copy is older than ours */
+		idx = wire_get_le32(dh + 48);
+		if (idx >= n)
+			return 0;
+		rs->rd_last = idx;
+		rs->rd_next = (first + 1) % n;
+	}
+	if (rs->rd_next == (rs->rd_last + 1) % n)
+		return 0;
+	/* one contiguous read up to the remote copy or the end of the ring */
+	end = rs->rd_next <= rs->rd_last ? rs->rd_last : n - 1;
+	first = rs->rd_next;
+	rs->rd_next = (end + 1) % n;
+	rc = read_copies(rs, first, end, RS_DATA_MORE);
+	if (rc)
+		update_done(rs, rc);
+	return 1;
 }
 
 int ldms_xprt_update(ldms_set_t s, ldms_update_cb_t cb, void *cb_arg)
@@ -224,12 +280,12 @@ static void read_done(struct rset *rs, int rc)
 		update_done(rs, rc ? -EPROTO : 0);
 		return;
 	}
-	/* data only: re-read meta when the current copy says it changed */
+	if (ring_continue(rs))
+		return;
 	mem = ldms_set_mem(rs->set);
+	/* re-read meta when the current copy says it changed */
 	meta_gn = wire_get_le64(mem + 64);
-	idx = rs->array_card > 1 ? wire_get_le32(mem + rs->meta_len + 48) : 0;
-	if (idx >= rs->array_card)
-		idx = 0;
+	idx = ldms_set_curr_idx_get(rs->set);
 	dmeta_gn = wire_get_le64(mem + rs->meta_len + (uint64_t)idx * rs->data_len + 40);
 	if ((meta_gn == 0 || dmeta_gn != meta_gn) && rs->retries < 2) {
 		rs->retries++;
@@ -633,12 +689,24 @@ static void dsync_put(struct dsync *s)
 	}
 }
 
+/* A peer answering DIR with `more` forever must not grow the accumulated
+ * directory without bound. */
+#define DIR_SYNC_SETS_MAX (1u << 20)
+static _Atomic size_t dir_sync_max = DIR_SYNC_SETS_MAX;
+
+void xprt_test_dir_sync_max_set(size_t sets)
+{
+	atomic_store(&dir_sync_max, sets ? sets : DIR_SYNC_SETS_MAX);
+}
+
 static int dir_merge(struct ldms_dir *acc, struct ldms_dir *dir)
 {
 	struct ldms_dir_set *na;
 
 	if (!dir->set_count)
 		return 0;
+	if (acc->set_count + dir->set_count > atomic_load(&dir_sync_max))
+		return -E2BIG;
 	na = realloc(acc->set_data, (acc->set_count + dir->set_count) * sizeof(*na));
 	if (!na)
 		return -ENOMEM;
@@ -652,7 +720,9 @@ static int dir_merge(struct ldms_dir *acc, struct ldms_dir *dir)
 static void dsync_cb(ldms_t x, int status, struct ldms_dir *dir, void *arg)
 {
 	struct dsync *s = arg;
-	int last = status || !dir || !dir->more;
+	/* the reply stream ends (our reference goes) only with the peer's last
+	 * part or the connection; a local error just stops the accumulation */
+	int end = status || !dir || !dir->more, last = end;
 
 	pthread_mutex_lock(&s->lock);
 	if (!s->abandoned && !s->done) {
@@ -661,8 +731,7 @@ static void dsync_cb(ldms_t x, int status, struct ldms_dir *dir, void *arg)
 		} else if (!s->acc) {
 			s->acc = dir;
 			dir = NULL;
-		} else if (dir_merge(s->acc, dir)) {
-			s->rc = -ENOMEM;
+		} else if ((s->rc = dir_merge(s->acc, dir)) != 0) {
 			last = 1;
 		}
 		if (last) {
@@ -674,7 +743,7 @@ static void dsync_cb(ldms_t x, int status, struct ldms_dir *dir, void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	ldms_dir_free(dir);
-	if (last)
+	if (end)
 		dsync_put(s);
 }
 

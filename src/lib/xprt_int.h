@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -61,6 +62,12 @@ enum xprt_state {
 struct ldms_listener {
 	atomic_int ref;
 	struct evconnlistener *evl;
+	/* accept() failing for lack of descriptors/memory: the listener pauses
+	 * (lock guards closing and the re-enable against ldms_listener_close) */
+	pthread_mutex_t lock;
+	struct event *retry;
+	int closing;
+	time_t last_warn;
 	struct ldms_auth_cfg auth;
 	char auth_name[17];
 	struct ldms_xprt_opts opts;
@@ -104,9 +111,11 @@ struct ldms_xprt {
 	struct ldms_conn_msg peer_cm;
 	int peer_legacy;
 	char reason[512];
-	int close_err;	 /* errno of the close, for connect_sync */
-	int flush_close; /* close once the output buffer drained (REJECTED sent) */
-	int rd_paused;	 /* input not read until the output drained */
+	int close_err;		/* errno of the close, for connect_sync */
+	int flush_close;	/* close once the output buffer drained (REJECTED sent) */
+	int rd_paused;		/* input not read until the output drained */
+	int overflow;		/* the peer let too much unsolicited output pile up */
+	struct event *hs_timer; /* until XS_CONNECTED: bounds the handshake */
 	evutil_socket_t accept_fd;
 	int64_t cred_ovr_uid, cred_ovr_gid; /* test hook, captured at accept */
 	/* sync connect */
@@ -137,6 +146,11 @@ enum { XSTAT_OPEN, XSTAT_TOTAL, XSTAT_RX, XSTAT_TX, XSTAT_READS };
 
 /* xprt.c */
 void xprt_free(struct ldms_xprt *x);
+void xprt_handshake_timeout_from_env(void);
+
+/* xprt_sync.c */
+int xprt_sa_host_port(const struct sockaddr_storage *sa, socklen_t len, char *host, size_t hostlen,
+		      int *port);
 /* Writes a complete frame to the peer (io thread only). */
 void xprt_write(struct ldms_xprt *x, const void *buf, size_t len);
 /* Sends an LDMS message in a SENDRECV frame (io thread only). */
@@ -150,6 +164,10 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Posts a close of x to its I/O thread (any thread; app reference untouched). */
 void xprt_close_post(struct ldms_xprt *x);
+/* Unsolicited output (DIR_UPDATE, SET_DELETE, SEND_MSG from other threads) to
+ * a peer that does not read: 0 while the queued output is below the hard cap,
+ * else the connection is closed and -ENOBUFS returned (io thread only). */
+int xprt_push_check(struct ldms_xprt *x);
 void xprt_deliver(struct ldms_xprt *x, enum ldms_xprt_event_type type, const char *data, size_t len,
 		  ldms_set_t set);
 int xprt_is_connected(struct ldms_xprt *x);
@@ -175,7 +193,14 @@ int xprt_client_read_resp_check(struct ldms_xprt *x, const struct zap_frame *h);
 int xprt_client_read_resp(struct ldms_xprt *x, const struct zap_frame *h, struct evbuffer *in);
 void xprt_client_cleanup(struct ldms_xprt *x, int err);
 
-/* Test hooks (tests/unit/test_xprt.c). */
+/* Test hooks (tests/unit/test_xprt*.c). */
+/* Seconds a connection may take from TCP accept/connect to authenticated
+ * (default 30, $LDMS_XPRT_HANDSHAKE_TIMEOUT at ldms_init); <= 0 disables. */
+void xprt_test_handshake_timeout_set(double seconds);
+/* Queued output above which an unsolicited frame closes the connection. */
+void xprt_test_out_max_set(size_t bytes);
+/* Most sets ldms_xprt_dir_sync accumulates (0 = default, 2^20). */
+void xprt_test_dir_sync_max_set(size_t sets);
 int xprt_test_live_count(void); /* endpoint objects not yet freed */
 /* Force the credential that connections accepted from now on get after
  * authentication (-1 = use the authentication result). */

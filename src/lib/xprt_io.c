@@ -176,6 +176,7 @@ int ldms_init(int io_threads)
 	}
 	eng.n = io_threads;
 	eng.started = 1;
+	xprt_handshake_timeout_from_env();
 	pthread_mutex_unlock(&eng.lock);
 	ldms_set_observer_add(xprt_server_observer, NULL);
 	return 0;

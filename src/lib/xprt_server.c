@@ -383,6 +383,15 @@ static void server_lookup(struct ldms_xprt *x, const struct ldms_msg *m, uint64_
 		}
 	} else if (mode == LDMS_LOOKUP_BY_SCHEMA || mode == LDMS_LOOKUP_RE) {
 		if (mode == LDMS_LOOKUP_RE) {
+			struct ldms_err err;
+
+			ldms_err_clear(&err);
+			if (ldms_regex_check(c.name, &err)) {
+				ldms_log(LDMS_LWARN, XPRT_LOG, "%s: LOOKUP: %s", x->peer_str,
+					 err.msg);
+				rc = EINVAL;
+				goto reply;
+			}
 			if (regcomp(&re, c.name, REG_EXTENDED | REG_NOSUB)) {
 				rc = EINVAL;
 				goto reply;

@@ -31,12 +31,14 @@ struct cfgstore_etcd {
 	char *root; /* "/P" */
 	size_t max_ops, max_bytes;
 	size_t window; /* transactions in flight while writing (1: one by one) */
+	int compact;   /* compact history older than the previous switch after a load */
 	struct cfgstore_etcd_stats stats;
 
 	pthread_mutex_t mu;
 	uint64_t last_gen; /* last generation read or reported */
 	int64_t read_rev;  /* revision of the last read */
 	struct etcd_watch *watch;
+	int in_error; /* the watch reported an error (watch thread only) */
 	cfgstore_watch_cb cb;
 	void *cb_arg;
 };
@@ -117,20 +119,22 @@ void cfgstore_etcd_sweep_free(struct cfgstore_etcd_range *r, size_t n)
 
 /* Keys under "/P/" in byte order: "/P/..." < "/P/g/<G'>/..." (G' < G) < "/P/g/<G>/..." <
  * newer generations < "/P/g/next" < "/P/g0..." < "/P/generation" < "/P/last_updated" <
- * "/P0". Kept: generation G and newer, next, the two pointer keys. "\x01" after a kept
- * key starts the range right behind it (keys with a NUL there are not ours to care). */
+ * "/P/maestro/..." < "/P0". Kept: generation G and newer, next, the two pointer keys and
+ * the daemon's run-time sub-tree /P/maestro/; the ranges are the gaps in between. "\x01"
+ * after a kept key starts the range right behind it (keys with a NUL there are not ours
+ * to care about). */
 int cfgstore_etcd_sweep_ranges(const char *root, uint64_t gen, struct cfgstore_etcd_range *r,
 			       size_t *n)
 {
 	char *dir = cfgstore_etcd_gen_dir(root, gen);
-	struct {
-		const char *a, *b; /* suffixes of root; NULL b: root's prefix end */
+	static const struct {
+		const char *a, *b; /* suffixes of root; NULL: the generation directory */
 	} spec[5] = {
-	    {"/", "/g/"},
-	    {"/g/", NULL}, /* to the generation dir, filled below */
+	    {"/", NULL},
 	    {"/g0", "/generation"},
 	    {"/generation\x01", "/last_updated"},
-	    {"/last_updated\x01", NULL},
+	    {"/last_updated\x01", "/maestro/"},
+	    {"/maestro0", "0"}, /* "/P0": the end of "/P/" */
 	};
 	memset(r, 0, 5 * sizeof(*r));
 	*n = 0;
@@ -138,14 +142,7 @@ int cfgstore_etcd_sweep_ranges(const char *root, uint64_t gen, struct cfgstore_e
 		return -ENOMEM;
 	for (size_t i = 0; i < 5; i++) {
 		r[i].key = cat(root, spec[i].a);
-		if (i == 1) {
-			r[i].end = strdup(dir);
-		} else if (spec[i].b) {
-			r[i].end = cat(root, spec[i].b);
-		} else {
-			/* "/P0": the end of "/P/" */
-			r[i].end = cat(root, "0");
-		}
+		r[i].end = spec[i].b ? cat(root, spec[i].b) : strdup(dir);
 		if (!r[i].key || !r[i].end) {
 			free(dir);
 			cfgstore_etcd_sweep_free(r, i + 1);
@@ -503,6 +500,15 @@ static int etcd_store_write(struct cfgstore *base, const struct maestro_kvlist *
 		if (attempt + 1 < LOAD_TRIES)
 			rc = 0; /* lost a race with another loader: write again on top of it */
 	}
+	if (!rc && s->compact && L.gen_mod > 0) {
+		/* etcd keeps every deleted generation in its history until compacted, and
+		 * loads get slower as it grows (and the database toward its quota): drop the
+		 * history older than the previous switch. Readers of the previous generation
+		 * read at or after that revision, so they are not affected. */
+		struct ldms_err e2;
+		ldms_err_clear(&e2);
+		etcd_compact(s->c, L.gen_mod, 0, &e2); /* already compacted further: fine */
+	}
 	if (!rc) {
 		s->stats.generation = L.gen;
 		if (generation)
@@ -581,10 +587,11 @@ static int etcd_store_read(struct cfgstore *base, struct maestro_kvlist *out, ui
 
 /* ---- watching -------------------------------------------------------------------------------- */
 
-static void report(struct cfgstore_etcd *s, uint64_t g, int rc, const char *msg)
+/* force: report g even if it was seen (the store is back after an error). */
+static void report(struct cfgstore_etcd *s, uint64_t g, int rc, const char *msg, int force)
 {
 	pthread_mutex_lock(&s->mu);
-	int changed = rc == 0 && g != s->last_gen;
+	int changed = rc == 0 && (g != s->last_gen || force);
 	if (changed)
 		s->last_gen = g;
 	pthread_mutex_unlock(&s->mu);
@@ -594,6 +601,22 @@ static void report(struct cfgstore_etcd *s, uint64_t g, int rc, const char *msg)
 	}
 }
 
+/* Reads the pointer now (after a compaction, or when etcd is back). */
+static void report_current(struct cfgstore_etcd *s, int force)
+{
+	struct etcd_kv kv;
+	struct ldms_err e2;
+	uint64_t g;
+	ldms_err_clear(&e2);
+	char *k = cat(s->root, "/generation");
+	if (k && !etcd_get(s->c, k, &kv, NULL, &e2)) {
+		if (!cfgstore_etcd_parse_gen(kv.value, kv.value_len, &g))
+			report(s, g, 0, NULL, force);
+		etcd_kv_free(&kv);
+	}
+	free(k);
+}
+
 static void on_event(const struct etcd_event *ev, void *arg)
 {
 	struct cfgstore_etcd *s = arg;
@@ -601,23 +624,20 @@ static void on_event(const struct etcd_event *ev, void *arg)
 	switch (ev->type) {
 	case ETCD_EVENT_PUT:
 		if (!cfgstore_etcd_parse_gen(ev->kv->value, ev->kv->value_len, &g))
-			report(s, g, 0, NULL);
+			report(s, g, 0, NULL, 0);
 		break;
-	case ETCD_EVENT_COMPACTED: { /* changes may be lost: look at the pointer now */
-		struct etcd_kv kv;
-		struct ldms_err e2;
-		ldms_err_clear(&e2);
-		char *k = cat(s->root, "/generation");
-		if (k && !etcd_get(s->c, k, &kv, NULL, &e2)) {
-			if (!cfgstore_etcd_parse_gen(kv.value, kv.value_len, &g))
-				report(s, g, 0, NULL);
-			etcd_kv_free(&kv);
+	case ETCD_EVENT_COMPACTED: /* changes may be lost: look at the pointer now */
+		report_current(s, 0);
+		break;
+	case ETCD_EVENT_CREATED: /* back after errors: say so, with the current generation */
+		if (s->in_error) {
+			s->in_error = 0;
+			report_current(s, 1);
 		}
-		free(k);
 		break;
-	}
 	case ETCD_EVENT_ERROR:
-		report(s, 0, -EAGAIN, ev->msg);
+		s->in_error = 1;
+		report(s, 0, -EAGAIN, ev->msg, 0);
 		break;
 	default:
 		break;
@@ -681,6 +701,7 @@ int cfgstore_etcd_open_client(struct etcd_client *c, const char *prefix, struct 
 	s->max_ops = 128;
 	s->max_bytes = (size_t)1 << 20;
 	s->window = 8;
+	s->compact = 1;
 	pthread_mutex_init(&s->mu, NULL);
 	*out = &s->base;
 	return 0;
@@ -741,6 +762,12 @@ void cfgstore_etcd_set_window(struct cfgstore *base, size_t window)
 {
 	if (base && base->ops == &etcd_ops && window)
 		((struct cfgstore_etcd *)base)->window = window;
+}
+
+void cfgstore_etcd_set_compact(struct cfgstore *base, int on)
+{
+	if (base && base->ops == &etcd_ops)
+		((struct cfgstore_etcd *)base)->compact = on;
 }
 
 void cfgstore_etcd_last_stats(struct cfgstore *base, struct cfgstore_etcd_stats *out)

@@ -3,7 +3,8 @@
  *   /P/generation          current generation G (decimal)    -- the pointer readers follow
  *   /P/last_updated        seconds since the epoch (float)   -- changed with the pointer
  *   /P/g/next              last generation number handed out
- *   /P/g/<G, 12 digits>/K  value of relative key K in generation G */
+ *   /P/g/<G, 12 digits>/K  value of relative key K in generation G
+ *   /P/maestro/...         run-time state of the maestro daemon: never touched by loads */
 #ifndef MAESTRO_CFGSTORE_ETCD_H
 #define MAESTRO_CFGSTORE_ETCD_H
 
@@ -40,6 +41,10 @@ void cfgstore_etcd_set_batch(struct cfgstore *s, size_t max_ops, size_t max_byte
 /* Batch transactions kept in flight while writing (default 8; 1 = one at a time). */
 void cfgstore_etcd_set_window(struct cfgstore *s, size_t window);
 
+/* After each load, compact etcd's history up to the revision where the previous
+ * generation became current (default on; docs/etcd-cfgstore.md §3). */
+void cfgstore_etcd_set_compact(struct cfgstore *s, int on);
+
 /* Statistics of the last write, for the benchmark. */
 struct cfgstore_etcd_stats {
 	size_t keys, txns, bytes;
@@ -59,8 +64,8 @@ char *cfgstore_etcd_gen_dir(const char *root, uint64_t gen);
 int cfgstore_etcd_parse_gen(const char *s, size_t n, uint64_t *gen);
 
 /* The delete ranges of the switch transaction: everything under "/P/" except the
- * pointer keys, /P/g/next, generation G and newer ones. Fills up to 5 [key, end) pairs
- * (malloc'ed strings, free with cfgstore_etcd_sweep_free). */
+ * pointer keys, /P/g/next, generation G and newer ones, and /P/maestro/. Fills up to 5
+ * [key, end) pairs (malloc'ed strings, free with cfgstore_etcd_sweep_free). */
 struct cfgstore_etcd_range {
 	char *key, *end;
 };

@@ -514,11 +514,12 @@ int etcd_lease_ttl(struct etcd_client *c, int64_t id, int64_t *ttl, int64_t *gra
 	return rc;
 }
 
-int etcd_compact(struct etcd_client *c, int64_t revision, struct ldms_err *err)
+int etcd_compact(struct etcd_client *c, int64_t revision, int physical, struct ldms_err *err)
 {
 	struct etcd_buf b = {0};
 	char *body = NULL;
-	if (asprintf(&body, "{\"revision\":%lld,\"physical\":true}", (long long)revision) < 0)
+	if (asprintf(&body, "{\"revision\":%lld,\"physical\":%s}", (long long)revision,
+		     physical ? "true" : "false") < 0)
 		body = NULL;
 	int rc = call_parse(c, "/v3/kv/compaction", body, &b, err);
 	if (!rc) {

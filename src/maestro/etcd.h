@@ -81,8 +81,8 @@ int etcd_delete(struct etcd_client *c, const char *key, const struct etcd_range_
 		int64_t *deleted, int64_t *revision, struct ldms_err *err);
 
 /* Drops the history before revision (etcd's compaction; watchers and reads at older
- * revisions then get "compacted"). */
-int etcd_compact(struct etcd_client *c, int64_t revision, struct ldms_err *err);
+ * revisions then get "compacted"). physical: wait until the backend has done it. */
+int etcd_compact(struct etcd_client *c, int64_t revision, int physical, struct ldms_err *err);
 
 /* ---- transactions --------------------------------------------------------------------- */
 
@@ -171,6 +171,35 @@ int etcd_lease_revoke(struct etcd_client *c, int64_t id, struct ldms_err *err);
 /* Remaining TTL (-1 = expired/unknown, as etcd says) and granted TTL. */
 int etcd_lease_ttl(struct etcd_client *c, int64_t id, int64_t *ttl, int64_t *granted,
 		   struct ldms_err *err);
+
+/* ---- sessions and election ---------------------------------------------------------------
+ * A session is a lease kept alive by a thread (keep-alive every TTL/3). It is lost when
+ * etcd says the lease is gone or when no member answered for a whole TTL; lost(lease, why,
+ * arg) is then called once, on the session's thread. */
+struct etcd_session;
+typedef void (*etcd_session_lost_cb)(int64_t lease, const char *why, void *arg);
+int etcd_session_start(struct etcd_client *c, int64_t ttl, etcd_session_lost_cb lost, void *arg,
+		       struct etcd_session **out, struct ldms_err *err);
+int64_t etcd_session_lease(const struct etcd_session *s);
+int etcd_session_lost(const struct etcd_session *s);
+/* Stops the thread; revoke != 0 also revokes the lease (its keys vanish at once). */
+void etcd_session_stop(struct etcd_session *s, int revoke);
+
+/* Election under a prefix (etcd's recipe): a candidate is the key "<prefix>/<lease in
+ * hex>" attached to its session's lease, holding `value` (e.g. "host:port"); candidates
+ * in create-revision order form the queue, the first is the leader. A candidate whose
+ * session dies disappears with its lease. Campaigning again only updates the value. */
+int etcd_election_campaign(struct etcd_client *c, const char *prefix, const struct etcd_session *s,
+			   const char *value, struct ldms_err *err);
+int etcd_election_resign(struct etcd_client *c, const char *prefix, const struct etcd_session *s,
+			 struct ldms_err *err);
+/* The live candidates, leader first (kv.lease tells whose). Watch "<prefix>/" (prefix
+ * spec) to learn about changes. */
+int etcd_election_candidates(struct etcd_client *c, const char *prefix,
+			     struct etcd_range_result *out, struct ldms_err *err);
+/* 1 if the session's candidate leads, 0 if not, or a negative errno. */
+int etcd_election_is_leader(struct etcd_client *c, const char *prefix, const struct etcd_session *s,
+			    struct ldms_err *err);
 
 /* ---- watch ---------------------------------------------------------------------------------- */
 

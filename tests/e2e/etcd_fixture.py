@@ -224,9 +224,17 @@ class EtcdCluster:
     # ---- ldms-c's configuration store (docs/etcd-cfgstore.md) -------------------------------
     def read_config(self, prefix):
         """(generation, {relative key: value}) as the maestro daemon reads it: the pointer,
-        then the generation's keys at the pointer's revision. (None, {}) if never loaded."""
-        gen, rev = self.get("/%s/generation" % prefix)
-        if gen is None:
-            return None, {}
-        d = "/%s/g/%012d/" % (prefix, int(gen))
-        return int(gen), {k[len(d):]: v for k, v in self.get_prefix(d, revision=rev).items()}
+        then the generation's keys at the pointer's revision. (None, {}) if never loaded.
+        Like the daemon, starts again if a later load compacted that revision meanwhile."""
+        for attempt in range(5):
+            gen, rev = self.get("/%s/generation" % prefix)
+            if gen is None:
+                return None, {}
+            d = "/%s/g/%012d/" % (prefix, int(gen))
+            try:
+                kv = self.get_prefix(d, revision=rev)
+            except EtcdError as e:
+                if "compacted" in str(e) and attempt < 4:
+                    continue
+                raise
+            return int(gen), {k[len(d):]: v for k, v in kv.items()}

@@ -29,6 +29,7 @@ struct etcd_spawn {
 	int client_port[ETCD_SPAWN_MAX], peer_port[ETCD_SPAWN_MAX];
 	char url[ETCD_SPAWN_MAX][64];
 	char dir[256];
+	char cluster[512];
 };
 
 static inline const char *etcd_spawn_binary(void)
@@ -129,6 +130,15 @@ static inline void etcd_spawn_kill(struct etcd_spawn *s, int i)
 	}
 }
 
+/* Restarts a stopped member on its ports and data (does not wait for it). */
+static inline int etcd_spawn_restart(struct etcd_spawn *s, int i)
+{
+	if (s->pid[i] > 0)
+		return 0;
+	s->pid[i] = etcd_spawn_member(s, i, s->cluster);
+	return s->pid[i] > 0 ? 0 : -EAGAIN;
+}
+
 /* Starts n members and waits (up to timeout_s) until each answers a range request. */
 static inline int etcd_spawn_start(struct etcd_spawn *s, int n, int timeout_s)
 {
@@ -144,13 +154,13 @@ static inline int etcd_spawn_start(struct etcd_spawn *s, int n, int timeout_s)
 	int rc = etcd_spawn_ports(ports, 2 * n);
 	if (rc)
 		return rc;
-	char cluster[512] = "";
+	char *cluster = s->cluster;
 	for (int i = 0; i < n; i++) {
 		s->client_port[i] = ports[2 * i];
 		s->peer_port[i] = ports[2 * i + 1];
 		snprintf(s->url[i], sizeof(s->url[i]), "http://127.0.0.1:%d", s->client_port[i]);
 		size_t used = strlen(cluster);
-		snprintf(cluster + used, sizeof(cluster) - used, "%sm%d=http://127.0.0.1:%d",
+		snprintf(cluster + used, sizeof(s->cluster) - used, "%sm%d=http://127.0.0.1:%d",
 			 i ? "," : "", i, s->peer_port[i]);
 	}
 	s->n = n;

@@ -453,6 +453,48 @@ static void test_v44(void **state)
 	ldms_ctrl_msg_free(m);
 }
 
+/* SOM records without EOM under many msg_nos: every partial message counts
+ * against one budget, so a peer cannot hold 256 x max_msg bytes. */
+static void test_pending_budget(void **state)
+{
+	const size_t budget = 4096, body = 1000;
+	struct ldms_ctrl_reasm *r = ldms_ctrl_reasm_new(LDMS_CTRL_V4_5, budget);
+	struct ldms_ctrl_msg *o;
+	struct ldms_ctrl_rec_hdr h;
+	uint8_t rec[LDMS_CTRL_REC_HDR_LEN + 1000];
+	uint32_t msg_no, held = 0;
+	int rc;
+
+	memset(rec, 0x41, sizeof(rec));
+	for (msg_no = 1; msg_no <= 100; msg_no++) {
+		struct ldms_ctrl_rec_hdr rh = {.marker = LDMS_CTRL_MARKER,
+					       .type = LDMS_CTRL_TYPE_CMD,
+					       .flags = LDMS_CTRL_F_SOM,
+					       .msg_no = msg_no,
+					       .id = LDMSD_VERSION_REQ,
+					       .rec_len = (uint32_t)sizeof(rec)};
+		ldms_ctrl_rec_hdr_encode(rec, &rh);
+		rc = ldms_ctrl_reasm_feed(r, rec, sizeof(rec), &o, &h);
+		if (rc == 0)
+			held++;
+		else
+			assert_int_equal(rc, -E2BIG);
+	}
+	assert_int_equal(held, budget / body);
+	/* a complete message still fits once a partial one is answered (dropped) */
+	struct ldms_ctrl_rec_hdr eh = {.marker = LDMS_CTRL_MARKER,
+				       .type = LDMS_CTRL_TYPE_CMD,
+				       .flags = LDMS_CTRL_F_EOM,
+				       .msg_no = 1,
+				       .id = LDMSD_VERSION_REQ,
+				       .rec_len = LDMS_CTRL_REC_HDR_LEN + 4};
+	ldms_ctrl_rec_hdr_encode(rec, &eh);
+	memset(rec + LDMS_CTRL_REC_HDR_LEN, 0, 4);
+	/* msg 1 holds 1000 bytes of 'A': not an attribute list */
+	assert_int_equal(ldms_ctrl_reasm_feed(r, rec, eh.rec_len, &o, &h), -EINVAL);
+	ldms_ctrl_reasm_free(r);
+}
+
 static int sink(void *arg, const void *rec, size_t len)
 {
 	return collect(arg, rec, len);
@@ -483,7 +525,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden),	cmocka_unit_test(test_split_reassemble),
 	    cmocka_unit_test(test_errors),	cmocka_unit_test(test_v44),
-	    cmocka_unit_test(test_rsp_helpers),
+	    cmocka_unit_test(test_rsp_helpers), cmocka_unit_test(test_pending_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,7 +321,7 @@ static void test_watch_compacted(void **state)
 	OK(etcd_put(cli, "/wc/a", "1", 0, &r1, &err));
 	OK(etcd_put(cli, "/wc/a", "2", 0, &r2, &err));
 	put("/wc/a", "3");
-	OK(etcd_compact(cli, r2, &err));
+	OK(etcd_compact(cli, r2, 1, &err));
 	struct seen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	struct etcd_watch *w;
 	struct etcd_watch_opts o = {.spec = {.prefix = 1}, .start_revision = r1};
@@ -444,6 +444,65 @@ static void test_pipeline(void **state)
 	etcd_client_free(c);
 	struct etcd_range_spec pfx = {.prefix = 1};
 	OK(etcd_delete(cli, "/pipe/", &pfx, NULL, NULL, &err));
+}
+
+/* ---- sessions and election --------------------------------------------------------------------
+ */
+
+struct lost_arg {
+	atomic_int n;
+	int64_t lease;
+};
+
+static void on_lost(int64_t lease, const char *why, void *arg)
+{
+	struct lost_arg *l = arg;
+	l->lease = lease;
+	atomic_fetch_add(&l->n, 1);
+}
+
+static void test_session_election(void **state)
+{
+	NEED_ETCD();
+	struct ldms_err err;
+	struct lost_arg la = {0}, lb = {0};
+	struct etcd_session *a, *b;
+	OK(etcd_session_start(cli, 2, on_lost, &la, &a, &err));
+	OK(etcd_session_start(cli, 2, on_lost, &lb, &b, &err));
+	OK(etcd_election_campaign(cli, "/el", a, "host-a:4411", &err));
+	OK(etcd_election_campaign(cli, "/el", b, "host-b:4411", &err));
+	OK(etcd_election_campaign(cli, "/el", a, "host-a:4412", &err)); /* keeps its place */
+	assert_int_equal(etcd_election_is_leader(cli, "/el", a, &err), 1);
+	assert_int_equal(etcd_election_is_leader(cli, "/el", b, &err), 0);
+	struct etcd_range_result r;
+	OK(etcd_election_candidates(cli, "/el", &r, &err));
+	assert_int_equal(r.count, 2);
+	assert_string_equal(r.kvs[0].value, "host-a:4412");
+	assert_int_equal(r.kvs[0].lease, etcd_session_lease(a));
+	etcd_range_result_free(&r);
+
+	/* the sessions outlive their TTL: the thread keeps the leases */
+	sleep(3);
+	assert_int_equal(atomic_load(&la.n), 0);
+	assert_int_equal(etcd_election_is_leader(cli, "/el", a, &err), 1);
+
+	/* a's lease revoked behind its back: a is told, b leads */
+	OK(etcd_lease_revoke(cli, etcd_session_lease(a), &err));
+	for (int i = 0; i < 100 && !atomic_load(&la.n); i++)
+		usleep(50000);
+	assert_int_equal(atomic_load(&la.n), 1);
+	assert_int_equal(la.lease, etcd_session_lease(a));
+	assert_true(etcd_session_lost(a));
+	assert_int_equal(etcd_election_is_leader(cli, "/el", b, &err), 1);
+	etcd_session_stop(a, 1);
+
+	/* resigning and stopping with revoke leave nobody */
+	OK(etcd_election_resign(cli, "/el", b, &err));
+	assert_int_equal(etcd_election_is_leader(cli, "/el", b, &err), 0);
+	etcd_session_stop(b, 1);
+	assert_int_equal(atomic_load(&lb.n), 0);
+	assert_int_equal(count_prefix("/el/"), 0);
+	assert_int_equal(etcd_session_start(cli, 0, NULL, NULL, &a, &err), -EINVAL);
 }
 
 /* ---- the configuration store -------------------------------------------------------------------
@@ -688,6 +747,83 @@ static void test_cfgstore_concurrent_loads(void **state)
 	maestro_kvlist_free(&b);
 }
 
+/* The watch of a store says when etcd goes away and when it is back (with the current
+ * generation, so that the daemon can re-read what it may have missed). */
+struct evlog {
+	pthread_mutex_t mu;
+	int errors, oks;
+	uint64_t last;
+};
+
+static void on_store_ev(const struct cfgstore_event *ev, void *arg)
+{
+	struct evlog *l = arg;
+	pthread_mutex_lock(&l->mu);
+	if (ev->rc) {
+		l->errors++;
+	} else {
+		l->oks++;
+		l->last = ev->generation;
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+static int wait_count(struct evlog *l, int *field, int want)
+{
+	for (int i = 0; i < 400; i++) { /* up to 20 s */
+		pthread_mutex_lock(&l->mu);
+		int v = *field;
+		pthread_mutex_unlock(&l->mu);
+		if (v >= want)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+static void test_cfgstore_watch_outage(void **state)
+{
+	NEED_ETCD();
+	struct etcd_spawn own;
+	assert_int_equal(etcd_spawn_start(&own, 1, 30), 0);
+	const char *u = own.url[0];
+	struct etcd_client *c;
+	struct cfgstore *s;
+	struct ldms_err err;
+	OK(etcd_client_new(&u, 1, &c, &err));
+	etcd_client_set_timeouts(c, 200, 2000);
+	OK(cfgstore_etcd_open_client(c, "out", &s, &err));
+	struct maestro_kvlist in, out;
+	make_cfg(&in, 10, "A");
+	uint64_t g;
+	OK(cfgstore_write(s, &in, &g, &err));
+	maestro_kvlist_init(&out);
+	OK(cfgstore_read(s, &out, NULL, &err));
+	maestro_kvlist_free(&out);
+	struct evlog l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	OK(cfgstore_watch(s, on_store_ev, &l, &err));
+	usleep(300000);
+	etcd_spawn_kill(&own, 0);
+	assert_true(wait_count(&l, &l.errors, 1));
+	assert_int_equal(etcd_spawn_restart(&own, 0), 0);
+	assert_true(wait_count(&l, &l.oks, 1));
+	assert_int_equal(l.last, g);
+	/* and a load made after the outage is reported as usual */
+	uint64_t g2 = 0;
+	for (int i = 0; i < 100; i++) { /* the restarted member may need a moment */
+		if (!cfgstore_write(s, &in, &g2, &err))
+			break;
+		usleep(100000);
+	}
+	assert_true(g2 > g);
+	assert_true(wait_count(&l, &l.oks, 2));
+	assert_int_equal(l.last, g2);
+	cfgstore_close(s);
+	etcd_client_free(c);
+	maestro_kvlist_free(&in);
+	etcd_spawn_stop(&own);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,9 +834,11 @@ int main(void)
 	    cmocka_unit_test(test_watch_compacted),
 	    cmocka_unit_test(test_failover),
 	    cmocka_unit_test(test_pipeline),
+	    cmocka_unit_test(test_session_election),
 	    cmocka_unit_test(test_cfgstore),
 	    cmocka_unit_test(test_cfgstore_atomic),
 	    cmocka_unit_test(test_cfgstore_concurrent_loads),
+	    cmocka_unit_test(test_cfgstore_watch_outage),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -611,6 +611,13 @@ static void test_remote_golden(void **state)
 	assert_true(ldms_metric_get_double(r, 6) == 4.0);
 	assert_string_equal(ldms_metric_unit_get(r, 6), "sec");
 	assert_string_equal(ldms_metric_array_get_str(r, 7), "lllllll");
+	/* a mirror's string is a copy: the next update may remove its NUL */
+	{
+		const char *str = ldms_metric_array_get_str(r, 7);
+		const uint8_t *mem = ldms_set_mem(r);
+		assert_true((const uint8_t *)str < mem ||
+			    (const uint8_t *)str >= mem + ldms_set_mem_size(r));
+	}
 	assert_int_equal(ldms_metric_array_get_as_u64(r, 8, 2), 43);
 	assert_int_equal(ldms_metric_by_name(r, "v_u64a"), 8);
 	/* Re-validating an unchanged meta keeps the same table. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -281,13 +282,60 @@ static void test_time_now(void **state)
 	assert_true(c >= b);
 }
 
+/* Patterns whose glibc expansion explodes are refused before regcomp (one of
+ * them took 2 minutes and 23 GB before); ordinary ones compile. */
+static void test_regex_check(void **state)
+{
+	static const char *const ok[] = {
+	    ".*",
+	    "node[0-9]+/meminfo",
+	    "^(a|b|c)$",
+	    "x{2,5}",
+	    "[[:alpha:]]]*",
+	    "[]a]{3}",
+	    "(ab){1,100}",
+	    "a{",
+	    "\\(x)",
+	    "((a{1,10}){1,10}){1,10}",
+	    "a)b",
+	    "",
+	};
+	static const char *const bad[] = {
+	    "((((a{1,255}){1,255}){1,255}){1,255})",
+	    "((a{1,100}){1,100}){1,100}",
+	    "(a{1,1000}){1,1000}",
+	    "(a)\\1",
+	    "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((a)))))))))))))"
+	    "))))))))))))))))))))))))))))))))))))))))))))))))))))",
+	    "(x{30000})",
+	};
+	struct ldms_err err;
+	regex_t re;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ldms_err_clear(&err);
+		assert_int_equal(ldms_regex_check(ok[i], &err), 0);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ldms_err_clear(&err);
+		assert_int_equal(ldms_regex_check(bad[i], &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "refused"));
+	}
+	/* the largest accepted shape compiles quickly */
+	assert_int_equal(ldms_regex_check("((a{1,10}){1,10}){1,10}", &err), 0);
+	assert_int_equal(regcomp(&re, "((a{1,10}){1,10}){1,10}", REG_EXTENDED | REG_NOSUB), 0);
+	regfree(&re);
+	assert_int_equal(ldms_regex_check(NULL, &err), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_time),   cmocka_unit_test(test_size),
-	    cmocka_unit_test(test_perm),   cmocka_unit_test(test_bool_ids),
-	    cmocka_unit_test(test_access), cmocka_unit_test(test_err),
-	    cmocka_unit_test(test_log),	   cmocka_unit_test(test_time_now),
+	    cmocka_unit_test(test_time),	cmocka_unit_test(test_size),
+	    cmocka_unit_test(test_perm),	cmocka_unit_test(test_bool_ids),
+	    cmocka_unit_test(test_access),	cmocka_unit_test(test_err),
+	    cmocka_unit_test(test_log),		cmocka_unit_test(test_time_now),
+	    cmocka_unit_test(test_regex_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

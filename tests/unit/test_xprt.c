@@ -426,30 +426,66 @@ static void test_lookup_update(void **state)
 	assert_int_equal(ldms_metric_get_u64(m, 0), 99);
 	lk_release(&l);
 
-	/* a set with a ring of data copies */
+	/* a set with a ring of data copies: an update fetches the copies written
+	 * since the previous one (§6.5), one copy in the steady state */
 	{
 		struct ldms_schema *rs = ldms_schema_new("ring");
+		const uint32_t n = 3;
+		struct ldms_xprt_stats st0, st1;
+		uint32_t meta, data, v = 100;
 		ldms_set_t r;
 		struct lk rl;
 
 		ldms_schema_metric_add(rs, "v", LDMS_V_U64, NULL);
-		ldms_schema_array_card_set(rs, 3);
+		ldms_schema_array_card_set(rs, (int)n);
 		r = ldms_set_new("node/ring", rs);
 		assert_non_null(r);
 		assert_int_equal(ldms_set_publish(r), 0);
-		for (int i = 0; i < 5; i++) {
-			ldms_transaction_begin(r);
-			ldms_metric_set_u64(r, 0, 100 + i);
-			ldms_transaction_end(r);
-			if (i == 0) {
-				assert_int_equal(lookup(x, "node/ring", 0, &rl), 0);
-				assert_int_equal(ldms_set_array_card_get(rl.sets[0]), 3);
+		meta = ldms_set_meta_sz_get(r);
+		data = ldms_set_data_sz_get(r);
+		ldms_transaction_begin(r);
+		ldms_metric_set_u64(r, 0, v);
+		ldms_transaction_end(r);
+		assert_int_equal(lookup(x, "node/ring", 0, &rl), 0);
+		assert_int_equal(ldms_set_array_card_get(rl.sets[0]), n);
+		assert_int_equal(update(rl.sets[0]), 0);
+		assert_memory_equal(ldms_set_mem(rl.sets[0]), ldms_set_mem(r),
+				    ldms_set_mem_size(r));
+		for (int round = 0; round < 12; round++) {
+			uint32_t k = (uint32_t)(round % 5) + 1, c,
+				 j; /* 1..5 samples: wraps, laps */
+			uint8_t *lm, *rm;
+
+			for (j = 0; j < k; j++) {
+				ldms_transaction_begin(r);
+				ldms_metric_set_u64(r, 0, ++v);
+				ldms_transaction_end(r);
 			}
+			ldms_xprt_stats_get(&st0);
 			assert_int_equal(update(rl.sets[0]), 0);
-			assert_memory_equal(ldms_set_mem(rl.sets[0]), ldms_set_mem(r),
-					    ldms_set_mem_size(r));
-			assert_int_equal(ldms_metric_get_u64(rl.sets[0], 0), 100 + i);
+			ldms_xprt_stats_get(&st1);
+			if (k == 1) /* one READ_REQ, one READ_RESP of one copy */
+				assert_int_equal(st1.bytes_tx - st0.bytes_tx,
+						 2 * ZAP_READ_REQ_LEN + data);
+			assert_int_equal(ldms_metric_get_u64(rl.sets[0], 0), v);
+			assert_int_equal(ldms_set_curr_idx_get(rl.sets[0]),
+					 ldms_set_curr_idx_get(r));
+			lm = ldms_set_mem(rl.sets[0]);
+			rm = ldms_set_mem(r);
+			assert_memory_equal(lm, rm, meta);
+			/* every copy written in this round is identical (with more
+			 * samples than copies the ring overflowed: the newest is) */
+			for (j = 0, c = ldms_set_curr_idx_get(r); j < (k <= n ? k : 1);
+			     j++, c = (c + n - 1) % n)
+				assert_memory_equal(lm + meta + (size_t)c * data,
+						    rm + meta + (size_t)c * data, data);
 		}
+		/* nothing new: still one small read, nothing changes */
+		ldms_xprt_stats_get(&st0);
+		assert_int_equal(update(rl.sets[0]), 0);
+		ldms_xprt_stats_get(&st1);
+		assert_int_equal(st1.bytes_tx - st0.bytes_tx, 2 * ZAP_READ_REQ_LEN + data);
+		assert_int_equal(ldms_metric_get_u64(rl.sets[0], 0), v);
 		lk_release(&rl);
 		ldms_set_delete(r);
 		ldms_schema_delete(rs);

@@ -1,0 +1,557 @@
+/* Status and statistics commands (ldms-protocol.md §1.4 "Security, status and
+ * statistics"): set_stats, thread_stats, xprt_stats, log_status and the protocol
+ * test command greeting. JSON keys follow upstream's replies (shared/golden/ldms/
+ * ctl_*.json.txt); figures ldms-c cannot measure are left out, never invented. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldms/ldms_set.h>
+#include <ldms/ldms_xprt_stats.h>
+
+#include "ldmsd.h"
+#include "ldmsd_cmd.h"
+#include "ldmsd_dump.h"
+#include "ldmsd_plugin_inst.h"
+#include "ldmsd_stats.h"
+
+#define GATHER_TIMEOUT_MS 500
+#define REPLY_TEXT_MAX	  (16u << 20)
+
+/* ---- pure helpers ------------------------------------------------------------------------ */
+enum ldmsd_thr_kind ldmsd_thread_kind(const char *comm)
+{
+	if (!strncmp(comm, "str:wrk:", 8))
+		return LDMSD_THR_STORAGE;
+	if (!strncmp(comm, "ldmsd:", 6))
+		return LDMSD_THR_WORKER;
+	return LDMSD_THR_OTHER;
+}
+
+void ldmsd_thr_window_calc(uint64_t cpu_us, uint64_t age_us, int have_prev, uint64_t prev_cpu_us,
+			   uint64_t prev_wall_us, uint64_t now_wall_us, struct ldmsd_thr_window *w)
+{
+	if (have_prev && now_wall_us > prev_wall_us && cpu_us >= prev_cpu_us) {
+		w->refresh_us = now_wall_us - prev_wall_us;
+		w->active_us = cpu_us - prev_cpu_us;
+	} else {
+		w->refresh_us = age_us;
+		w->active_us = cpu_us;
+	}
+	if (w->active_us > w->refresh_us)
+		w->active_us = w->refresh_us; /* clock granularity */
+	w->idle_us = w->refresh_us - w->active_us;
+	w->utilization = w->refresh_us ? (double)w->active_us / (double)w->refresh_us : 0.0;
+}
+
+const char *ldmsd_log_levels_str(int threshold, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	if (threshold >= LDMS_LQUIET) {
+		snprintf(buf, len, "QUIET");
+		return buf;
+	}
+	if (threshold < LDMS_LDEBUG)
+		threshold = LDMS_LDEBUG;
+	for (int l = threshold; l < LDMS_LQUIET && off < len; l++) {
+		int n =
+		    snprintf(buf + off, len - off, "%s%s", off ? "," : "", ldms_log_level_name(l));
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}
+
+char *ldmsd_greeting_records_text(long n, size_t max_rec)
+{
+	/* the codec puts at most max_rec - 24 (header) - 4 (terminator room) bytes of
+	 * the attribute stream into one record; the stream of one STRING attribute is
+	 * 12 (header) + text + 1 (NUL) bytes */
+	size_t chunk = max_rec > LDMS_CTRL_REC_MIN ? max_rec - LDMS_CTRL_REC_HDR_LEN - 4 : 0;
+	size_t len;
+	if (n < 1 || chunk <= LDMS_CTRL_ATTR_HDR_LEN + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (n == 1)
+		len = 1;
+	else if ((size_t)(n - 1) > REPLY_TEXT_MAX / chunk) {
+		errno = E2BIG;
+		return NULL;
+	} else
+		len = (size_t)(n - 1) * chunk + 1 - LDMS_CTRL_ATTR_HDR_LEN - 1;
+	char *t = malloc(len + 1);
+	if (!t) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++)
+		t[i] = (char)('0' + i % 10);
+	t[len] = '\0';
+	return t;
+}
+
+/* A JSON number that reads back as a float ("0.0", not "0"), as upstream's are. */
+struct jdbl {
+	char s[40];
+};
+
+static struct jdbl jdbl(double v)
+{
+	struct jdbl j;
+	int n = snprintf(j.s, sizeof(j.s), "%g", v);
+	if (n > 0 && (size_t)n < sizeof(j.s) - 2 && !strpbrk(j.s, ".eEn"))
+		memcpy(j.s + n, ".0", 3);
+	return j;
+}
+
+/* ---- set_stats ------------------------------------------------------------------------------ */
+struct set_acc {
+	uint64_t mem;
+	double load;
+};
+
+static int set_acc_cb(ldms_set_t s, void *arg)
+{
+	struct set_acc *a = arg;
+	a->mem += ldms_set_mem_size(s);
+	if (!ldms_set_is_remote(s))
+		return 0;
+	/* a mirror costs its data section once per update interval (updt_hint_us) */
+	char *hint = ldms_set_info_get(s, "updt_hint_us");
+	if (hint) {
+		char *end;
+		long long iv = strtoll(hint, &end, 10);
+		if (end != hint && iv > 0)
+			a->load += (double)ldms_set_data_sz_get(s) * 1e6 / (double)iv;
+		free(hint);
+	}
+	return 0;
+}
+
+int ldmsd_set_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
+{
+	uint64_t t0 = ldms_monotonic_us();
+	struct set_acc a = {0};
+	size_t active = ldms_set_registry_count();
+	ldms_set_registry_foreach(set_acc_cb, &a);
+	size_t live = ldms_set_live_count();
+	uint64_t total_kb = d->s.set_memory > 0 ? (uint64_t)d->s.set_memory / 1024 : 0;
+	uint64_t used_kb = (a.mem + 1023) / 1024;
+	return ldmsd_buf_printf(
+	    b,
+	    "{\"active_count\":%zu,\"deleting_count\":%zu,\"mem_total_kb\":%" PRIu64
+	    ",\"mem_free_kb\":%" PRIu64 ",\"mem_used_kb\":%" PRIu64 ",\"set_load\":%.0f,"
+	    "\"compute_time\":%" PRIu64 "}",
+	    active, live > active ? live - active : 0, total_kb,
+	    total_kb > used_kb ? total_kb - used_kb : 0, used_kb, a.load, ldms_monotonic_us() - t0);
+}
+
+/* ---- thread_stats -----------------------------------------------------------------------------
+ */
+/* The previous sample of each thread, so that utilisation covers the time since the
+ * last query (upstream: a fixed 3 s window kept by the threads themselves). */
+#define THR_PREV_MAX 256
+static struct {
+	pthread_mutex_t lock;
+	int n;
+	struct {
+		pid_t tid;
+		uint64_t cpu_us, wall_us;
+	} e[THR_PREV_MAX];
+} thr_prev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void thr_window(const struct ldms_thread_usage *u, uint64_t now, struct ldmsd_thr_window *w)
+{
+	pthread_mutex_lock(&thr_prev.lock);
+	int i;
+	for (i = 0; i < thr_prev.n; i++)
+		if (thr_prev.e[i].tid == u->tid)
+			break;
+	int have = i < thr_prev.n;
+	ldmsd_thr_window_calc(u->cpu_us, u->age_us, have, have ? thr_prev.e[i].cpu_us : 0,
+			      have ? thr_prev.e[i].wall_us : 0, now, w);
+	if (!have && thr_prev.n == THR_PREV_MAX) {
+		/* forget the oldest entry (threads come and go) */
+		memmove(&thr_prev.e[0], &thr_prev.e[1], (THR_PREV_MAX - 1) * sizeof(thr_prev.e[0]));
+		i = --thr_prev.n;
+	}
+	if (!have)
+		thr_prev.n++;
+	thr_prev.e[i].tid = u->tid;
+	thr_prev.e[i].cpu_us = u->cpu_us;
+	thr_prev.e[i].wall_us = now;
+	pthread_mutex_unlock(&thr_prev.lock);
+}
+
+static void thr_common(struct ldmsd_buf *b, const char *name, const struct ldms_thread_usage *u,
+		       uint64_t pthread_id, uint64_t now, struct ldmsd_thr_window *w)
+{
+	thr_window(u, now, w);
+	ldmsd_buf_append(b, "{\"name\":", 8);
+	ldmsd_buf_json_str(b, name);
+	ldmsd_buf_printf(b, ",\"tid\":%d", (int)u->tid);
+	if (pthread_id)
+		ldmsd_buf_printf(b, ",\"thread_id\":\"%#" PRIx64 "\"", pthread_id);
+	ldmsd_buf_printf(
+	    b, ",\"idle_tot\":%" PRIu64 ",\"active_tot\":%" PRIu64 ",\"total_us\":%" PRIu64,
+	    u->age_us - u->cpu_us, u->cpu_us, u->age_us);
+}
+
+static void thr_other(struct ldmsd_buf *b, const struct ldms_thread_usage *u, uint64_t now)
+{
+	struct ldmsd_thr_window w;
+	thr_common(b, u->name, u, 0, now, &w);
+	/* ev_cnt: wake-ups, i.e. how many times the thread got work after waiting */
+	ldmsd_buf_printf(b,
+			 ",\"utilization\":%s,\"idle_us\":%" PRIu64 ",\"active_us\":%" PRIu64
+			 ",\"refresh_us\":%" PRIu64 ",\"ev_cnt\":%" PRIu64 "}",
+			 jdbl(w.utilization).s, w.idle_us, w.active_us, w.refresh_us, u->wakeups);
+}
+
+int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
+{
+	uint64_t t0 = ldms_monotonic_us();
+	struct ldms_xprt_snapshot snap;
+	int rc = ldms_xprt_snapshot_get(&snap, GATHER_TIMEOUT_MS);
+	if (rc)
+		return rc;
+	uint64_t now = ldms_monotonic_us();
+	ldmsd_buf_printf(b, "{\"count\":%zu,\"io_threads\":[", snap.n_io);
+	for (size_t i = 0; i < snap.n_io; i++) {
+		const struct ldms_io_thread_info *t = &snap.io[i];
+		struct ldmsd_thr_window w;
+		if (i)
+			ldmsd_buf_append(b, ",", 1);
+		thr_common(b, "zap_sock_io", &t->usage, t->pthread_id, now, &w);
+		ldmsd_buf_printf(b,
+				 ",\"idle_us\":%" PRIu64 ",\"active_us\":%" PRIu64
+				 ",\"refresh_us\":%" PRIu64 ",\"utilization\":%s",
+				 w.idle_us, w.active_us, w.refresh_us, jdbl(w.utilization).s);
+		if (t->gathered)
+			ldmsd_buf_printf(b, ",\"sq_sz\":%" PRIu64 ",\"n_eps\":%d", t->sq_sz,
+					 t->n_eps);
+		/* ldms-c does not attribute I/O time to LDMS operations: all of it is
+		 * "Other" */
+		ldmsd_buf_printf(b, ",\"ldms_xprt\":{\"Idle\":%" PRIu64 ",\"Other\":%" PRIu64 "}}",
+				 t->usage.age_us - t->usage.cpu_us, t->usage.cpu_us);
+	}
+	ldmsd_buf_append(b, "]", 1);
+
+	pid_t tids[1024];
+	int nt = ldms_thread_list(tids, 1024);
+	for (int kind = LDMSD_THR_WORKER; kind <= LDMSD_THR_STORAGE; kind++) {
+		ldmsd_buf_printf(b, ",\"%s\":[",
+				 kind == LDMSD_THR_WORKER ? "worker_threads" : "storage threads");
+		int n = 0;
+		for (int i = 0; i < nt; i++) {
+			struct ldms_thread_usage u;
+			if (ldms_thread_usage_get(tids[i], &u) ||
+			    ldmsd_thread_kind(u.name) != (enum ldmsd_thr_kind)kind)
+				continue;
+			if (n++)
+				ldmsd_buf_append(b, ",", 1);
+			thr_other(b, &u, now);
+		}
+		ldmsd_buf_append(b, "]", 1);
+		if (kind == LDMSD_THR_WORKER)
+			ldmsd_buf_printf(b, ",\"xthreads\":[]"); /* exclusive threads: none */
+	}
+	ldms_xprt_snapshot_free(&snap);
+	return ldmsd_buf_printf(b, ",\"compute_time\":%" PRIu64 "}", ldms_monotonic_us() - t0);
+}
+
+/* ---- xprt_stats --------------------------------------------------------------------------------
+ */
+static struct {
+	pthread_mutex_t lock;
+	uint64_t t_us, total, closed;
+} xprt_base = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_buf *b)
+{
+	uint64_t t0 = ldms_monotonic_us();
+	struct ldms_xprt_snapshot snap;
+	int rc = ldms_xprt_snapshot_get(&snap, GATHER_TIMEOUT_MS);
+	if (rc)
+		return rc;
+	int n_listen = 0, n_conn = 0, n_connecting = 0, n_close = 0, n = 0;
+	ldmsd_buf_printf(b, "{\"level\":%d,\"rails\":[", level);
+	struct ldmsd_listen *l;
+	TAILQ_FOREACH(l, &d->listeners, link)
+	{
+		if (!l->l)
+			continue;
+		n_listen++;
+		ldmsd_buf_printf(b, "%s{\"state\":\"listen\",\"n_eps\":1,\"endpoints\":{}}",
+				 n++ ? "," : "");
+	}
+	for (size_t i = 0; i < snap.n_ep; i++) {
+		const struct ldms_ep_info *e = &snap.ep[i];
+		int closed = !strcmp(e->state, "close");
+		n_conn += !strcmp(e->state, "connect");
+		n_connecting += !strcmp(e->state, "connecting");
+		n_close += closed;
+		ldmsd_buf_printf(b, "%s{\"state\":\"%s\"", n++ ? "," : "", e->state);
+		if (!closed) {
+			ldmsd_buf_append(b, ",\"remote_host\":", 15);
+			ldmsd_buf_json_str(b, e->peer);
+		}
+		ldmsd_buf_append(b, ",\"n_eps\":1,\"endpoints\":{", 24);
+		if (!closed)
+			ldmsd_buf_printf(b, "\"ep0\":{\"sq_sz\":%" PRIu64 "}", e->sq_sz);
+		ldmsd_buf_append(b, "}}", 2);
+	}
+	const struct ldms_xprt_stats *c = &snap.counters;
+	uint64_t closed_total = c->connections_total > c->connections_open
+				    ? c->connections_total - c->connections_open
+				    : 0;
+	/* rates and duration since the last `xprt_stats reset` (else since start) */
+	pthread_mutex_lock(&xprt_base.lock);
+	uint64_t b_t = xprt_base.t_us, b_total = xprt_base.total, b_closed = xprt_base.closed;
+	if (reset) {
+		xprt_base.t_us = snap.uptime_us;
+		xprt_base.total = c->connections_total;
+		xprt_base.closed = closed_total;
+	}
+	pthread_mutex_unlock(&xprt_base.lock);
+	double dur = (double)(snap.uptime_us - b_t) / 1e6;
+	uint64_t n_total = c->connections_total - b_total, n_closed = closed_total - b_closed;
+	/* the engine counts connections of both directions together: the request
+	 * rate covers accepted and initiated ones; reject/auth-failure rates and
+	 * per-operation latencies (op_stats) are not measured by ldms-c */
+	ldmsd_buf_printf(b,
+			 "],\"compute_time_us\":%" PRIu64 ",\"connect_request_rate_s\":%s,"
+			 "\"disconnect_rate_s\":%s,\"xprt_count\":%d,\"connect_count\":%d,"
+			 "\"connecting_count\":%d,\"listen_count\":%d,\"close_count\":%d,"
+			 "\"duration\":%s}",
+			 ldms_monotonic_us() - t0, jdbl(dur > 0 ? (double)n_total / dur : 0.0).s,
+			 jdbl(dur > 0 ? (double)n_closed / dur : 0.0).s, n, n_conn, n_connecting,
+			 n_listen, n_close, jdbl(dur).s);
+	ldms_xprt_snapshot_free(&snap);
+	return b->s ? 0 : -ENOMEM;
+}
+
+/* ---- log_status
+ * ----------------------------------------------------------------------------------- */
+struct logger {
+	char *name;
+	const char *desc;
+};
+
+static const struct {
+	const char *name, *desc;
+} known_loggers[] = {
+    {"config", "Messages for the configuration infrastructure"},
+    {"ctrl", "Messages for the control request channel"},
+    {"producer", "Messages for the producer infrastructure"},
+    {"strgp", "Messages for the storage policy infrastructure"},
+    {"updater", "Messages for the updater infrastructure"},
+    {"xprt", "Messages for the LDMS transport"},
+};
+
+struct loggers {
+	struct logger *v;
+	size_t n, cap;
+	struct ldmsd *d;
+};
+
+static int loggers_add(struct loggers *l, const char *name, const char *desc)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? 2 * l->cap : 16;
+		struct logger *v = realloc(l->v, nc * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = nc;
+	}
+	char *n = strdup(name);
+	if (!n)
+		return -ENOMEM;
+	l->v[l->n++] = (struct logger){.name = n, .desc = desc};
+	return 0;
+}
+
+static int plugin_logger_cb(void *arg, const char *name, const char *plugin, const char *type)
+{
+	struct loggers *l = arg;
+	struct ldmsd_plugin_inst *pi = ldmsd_plugin_inst_find(l->d, name);
+	const struct ldmsd_plugin_handle *h = pi ? ldmsd_plugin_inst_handle(pi) : NULL;
+	if (!h || !h->log_name)
+		return 0;
+	return loggers_add(l, h->log_name,
+			   !strncmp(type, "store", 5) ? "Store plugin log file."
+						      : "Sampler plugin log file.");
+}
+
+static int logger_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct logger *)a)->name, ((const struct logger *)b)->name);
+}
+
+static int log_status_handler(struct ldmsd_req_ctxt *c)
+{
+	const char *want = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
+	struct loggers l = {.d = c->d};
+	int rc = 0;
+	for (size_t i = 0; !rc && i < sizeof(known_loggers) / sizeof(known_loggers[0]); i++)
+		rc = loggers_add(&l, known_loggers[i].name, known_loggers[i].desc);
+	if (!rc)
+		rc = ldmsd_dump_plugins_foreach(c->d, plugin_logger_cb, &l);
+	if (rc) {
+		ldmsd_reply_err(c, rc, "log_status: %s", strerror(-rc));
+		goto out;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), logger_cmp);
+	char lv[80];
+	int dflt = !want || !*want || !strcmp(want, LDMSD_LOG) || !strcmp(want, "ldmsd (default)");
+	int found = dflt, n = 0;
+	struct ldmsd_buf *j = ldmsd_reply_json(c);
+	ldmsd_buf_append(j, "[", 1);
+	if (dflt)
+		n += !ldmsd_buf_printf(j,
+				       "{\"name\":\"ldmsd (default)\",\"desc\":\"The default log "
+				       "subsystem\",\"level\":\"%s\"}",
+				       ldmsd_log_levels_str(ldms_log_level_get(), lv, sizeof(lv)));
+	for (size_t i = 0; i < l.n; i++) {
+		if (want && *want && strcmp(want, l.v[i].name))
+			continue;
+		found = 1;
+		/* one threshold for every logger in ldms-c: they all follow the default */
+		ldmsd_buf_printf(j, "%s{\"name\":", n++ ? "," : "");
+		ldmsd_buf_json_str(j, l.v[i].name);
+		ldmsd_buf_append(j, ",\"desc\":", 8);
+		ldmsd_buf_json_str(j, l.v[i].desc);
+		ldmsd_buf_append(j, ",\"level\":\"default\"}", 19);
+	}
+	ldmsd_buf_append(j, "]", 1);
+	if (!found) {
+		ldmsd_buf_reset(j);
+		rc = ldmsd_reply_err(c, -ENOENT, "log_status: logger '%s' not found", want);
+	}
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].name);
+	free(l.v);
+	return rc;
+}
+
+/* ---- handlers
+ * ----------------------------------------------------------------------------------------- */
+static int json_reply(struct ldmsd_req_ctxt *c, int rc)
+{
+	if (rc) {
+		ldmsd_buf_reset(ldmsd_reply_json(c));
+		return ldmsd_reply_err(c, rc, "%s: %s", ldmsd_req_verb(c), strerror(-rc));
+	}
+	return 0;
+}
+
+static int set_stats_handler(struct ldmsd_req_ctxt *c)
+{
+	/* `summary` is accepted: the reply is a summary already */
+	return json_reply(c, ldmsd_set_stats_json(c->d, ldmsd_reply_json(c)));
+}
+
+static int thread_stats_handler(struct ldmsd_req_ctxt *c)
+{
+	return json_reply(c, ldmsd_thread_stats_json(c->d, ldmsd_reply_json(c)));
+}
+
+static int xprt_stats_handler(struct ldmsd_req_ctxt *c)
+{
+	const char *lv = ldmsd_req_attr(c, LDMSD_ATTR_LEVEL);
+	long level = 0;
+	if (lv && *lv) {
+		char *end;
+		level = strtol(lv, &end, 10);
+		if (*end || level < 0 || level > 10)
+			return ldmsd_reply_err(c, -EINVAL, "xprt_stats: invalid level '%s'", lv);
+	}
+	return json_reply(c, ldmsd_xprt_stats_json(c->d, (int)level,
+						   ldmsd_req_attr(c, LDMSD_ATTR_RESET) != NULL,
+						   ldmsd_reply_json(c)));
+}
+
+static int count_attr(struct ldmsd_req_ctxt *c, uint32_t id, long *out)
+{
+	const char *v = ldmsd_req_attr(c, id);
+	char *end;
+	if (!v)
+		return 0;
+	*out = strtol(v, &end, 10);
+	if (!*v || *end || *out < 0 || (size_t)*out > REPLY_TEXT_MAX)
+		return ldmsd_reply_err(c, -EINVAL,
+				       "greeting: '%s' must be a count up to %u, not "
+				       "'%s'",
+				       ldms_ctrl_attr_name(id), REPLY_TEXT_MAX, v);
+	return 1;
+}
+
+/* The protocol test command: name -> "Hello '<name>'", test -> "Hi", offset=N -> a
+ * reply of N characters, level=N -> a reply spanning N records, path -> the name
+ * of the daemon that answered (the hop a forwarded request reached). */
+static int greeting_handler(struct ldmsd_req_ctxt *c)
+{
+	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
+	long off = -1, level = -1;
+	int rc;
+	if (name) {
+		ldmsd_reply_msg(c, "Hello '%s'", name);
+		return 0;
+	}
+	if ((rc = count_attr(c, LDMSD_ATTR_LEVEL, &level)) < 0)
+		return rc;
+	if (rc) {
+		if (level == 0)
+			return 0;
+		ldms_t x = c->req->origin.kind == LDMSD_ORIGIN_NET ? c->req->origin.conn : NULL;
+		char *t = ldmsd_greeting_records_text(level, x ? ldms_xprt_msg_max(x) : 65536);
+		if (!t)
+			return ldmsd_reply_err(c, -errno, "greeting: level %ld: %s", level,
+					       strerror(errno));
+		ldmsd_reply_msg(c, "%s", t);
+		free(t);
+		return 0;
+	}
+	if (ldmsd_req_attr(c, LDMSD_ATTR_TEST)) {
+		ldmsd_reply_msg(c, "Hi");
+		return 0;
+	}
+	if ((rc = count_attr(c, LDMSD_ATTR_OFFSET, &off)) < 0)
+		return rc;
+	if (rc) {
+		char *t = malloc((size_t)off + 1);
+		if (!t)
+			return ldmsd_reply_err(c, -ENOMEM, "out of memory");
+		for (long i = 0; i < off; i++)
+			t[i] = (char)('a' + i % 26);
+		t[off] = '\0';
+		ldmsd_reply_msg(c, "%s", t);
+		free(t);
+		return 0;
+	}
+	if (ldmsd_req_attr(c, LDMSD_ATTR_PATH)) {
+		char nb[300];
+		ldmsd_reply_msg(c, "%s", ldmsd_daemon_name(c->d, nb, sizeof(nb)));
+		return 0;
+	}
+	return 0;
+}
+
+#define ATTRS(...) ((const struct ldmsd_attr_spec[]){__VA_ARGS__, {NULL, 0}})
+
+const struct ldmsd_cmd_def ldmsd_stats_cmds[] = {
+    {"set_stats", set_stats_handler, 0, ATTRS({"summary", 0})},
+    {"thread_stats", thread_stats_handler, 0, ATTRS({"reset", 0})},
+    {"xprt_stats", xprt_stats_handler, 0, ATTRS({"reset", 0}, {"level", 0})},
+    {"log_status", log_status_handler, 0, ATTRS({"name", 0})},
+    {"greeting", greeting_handler, 0,
+     ATTRS({"name", 0}, {"offset", 0}, {"level", 0}, {"test", 0}, {"path", 0})},
+    {NULL, NULL, 0, NULL},
+};
