@@ -136,7 +136,7 @@ static int err_at(struct ldms_err *err, const struct ldmsd_req *r, int col, int 
 
 int ldmsd_cmd_validate(const struct ldmsd_req *r, struct ldms_err *err)
 {
-	char msg[400], nb[16];
+	char msg[400], nb[72];
 	ldmsd_cmd_registry_init();
 	uint32_t fl = ldms_ctrl_cmd_perm(r->id);
 	if (!fl) {
@@ -150,8 +150,17 @@ int ldmsd_cmd_validate(const struct ldmsd_req *r, struct ldms_err *err)
 		if (aid == LDMSD_ATTR_STRING && (fl & LDMS_CTRL_F_FREEFORM))
 			continue;
 		if (!ldmsd_cmd_attr_allowed(r->id, aid)) {
-			snprintf(msg, sizeof(msg), "invalid attribute '%s' for command '%s'",
-				 attr_name(aid, nb, sizeof(nb)), cmd_name(r));
+			const char *an = attr_name(aid, nb, sizeof(nb));
+			/* Clients fold attribute names they do not know into one STRING
+			 * ("ofset=1 ..."): name the first folded word, not 'string'. */
+			if (aid == LDMSD_ATTR_STRING && r->attrs[i].value && r->attrs[i].value[0]) {
+				size_t n = strcspn(r->attrs[i].value, "= \t");
+				snprintf(nb, sizeof(nb), "%.*s", (int)(n < 64 ? n : 64),
+					 r->attrs[i].value);
+				an = nb;
+			}
+			snprintf(msg, sizeof(msg), "invalid attribute '%s' for command '%s'", an,
+				 cmd_name(r));
 			return err_at(err, r, r->attrs[i].col, -EINVAL, msg);
 		}
 		seen |= 1ull << aid;

@@ -32,7 +32,8 @@ const char *ldmsd_log_levels_str(int threshold, char *buf, size_t len);
 /* Append the JSON objects to b. 0 or -ENOMEM. */
 int ldmsd_set_stats_json(struct ldmsd *d, struct ldmsd_buf *b);
 int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b);
-int ldmsd_xprt_stats_json(struct ldmsd *d, int level, struct ldmsd_buf *b);
+/* reset: later replies count rates and duration from now on */
+int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_buf *b);
 
 /* Reply text of `greeting level=N`: sized so that, sent as one STRING attribute in
  * records of at most max_rec bytes, the reply takes exactly N records. NULL (ENOMEM,

@@ -4,7 +4,6 @@
  * ctl_*.json.txt); figures ldms-c cannot measure are left out, never invented. */
 #include <errno.h>
 #include <inttypes.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +93,20 @@ char *ldmsd_greeting_records_text(long n, size_t max_rec)
 		t[i] = (char)('0' + i % 10);
 	t[len] = '\0';
 	return t;
+}
+
+/* A JSON number that reads back as a float ("0.0", not "0"), as upstream's are. */
+struct jdbl {
+	char s[40];
+};
+
+static struct jdbl jdbl(double v)
+{
+	struct jdbl j;
+	int n = snprintf(j.s, sizeof(j.s), "%g", v);
+	if (n > 0 && (size_t)n < sizeof(j.s) - 2 && !strpbrk(j.s, ".eEn"))
+		memcpy(j.s + n, ".0", 3);
+	return j;
 }
 
 /* ---- set_stats ------------------------------------------------------------------------------ */
@@ -195,9 +208,9 @@ static void thr_other(struct ldmsd_buf *b, const struct ldms_thread_usage *u, ui
 	thr_common(b, u->name, u, 0, now, &w);
 	/* ev_cnt: wake-ups, i.e. how many times the thread got work after waiting */
 	ldmsd_buf_printf(b,
-			 ",\"utilization\":%g,\"idle_us\":%" PRIu64 ",\"active_us\":%" PRIu64
+			 ",\"utilization\":%s,\"idle_us\":%" PRIu64 ",\"active_us\":%" PRIu64
 			 ",\"refresh_us\":%" PRIu64 ",\"ev_cnt\":%" PRIu64 "}",
-			 w.utilization, w.idle_us, w.active_us, w.refresh_us, u->wakeups);
+			 jdbl(w.utilization).s, w.idle_us, w.active_us, w.refresh_us, u->wakeups);
 }
 
 int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
@@ -217,8 +230,8 @@ int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
 		thr_common(b, "zap_sock_io", &t->usage, t->pthread_id, now, &w);
 		ldmsd_buf_printf(b,
 				 ",\"idle_us\":%" PRIu64 ",\"active_us\":%" PRIu64
-				 ",\"refresh_us\":%" PRIu64 ",\"utilization\":%g",
-				 w.idle_us, w.active_us, w.refresh_us, w.utilization);
+				 ",\"refresh_us\":%" PRIu64 ",\"utilization\":%s",
+				 w.idle_us, w.active_us, w.refresh_us, jdbl(w.utilization).s);
 		if (t->gathered)
 			ldmsd_buf_printf(b, ",\"sq_sz\":%" PRIu64 ",\"n_eps\":%d", t->sq_sz,
 					 t->n_eps);
@@ -254,7 +267,12 @@ int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
 
 /* ---- xprt_stats --------------------------------------------------------------------------------
  */
-int ldmsd_xprt_stats_json(struct ldmsd *d, int level, struct ldmsd_buf *b)
+static struct {
+	pthread_mutex_t lock;
+	uint64_t t_us, total, closed;
+} xprt_base = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_buf *b)
 {
 	uint64_t t0 = ldms_monotonic_us();
 	struct ldms_xprt_snapshot snap;
@@ -288,23 +306,32 @@ int ldmsd_xprt_stats_json(struct ldmsd *d, int level, struct ldmsd_buf *b)
 			ldmsd_buf_printf(b, "\"ep0\":{\"sq_sz\":%" PRIu64 "}", e->sq_sz);
 		ldmsd_buf_append(b, "}}", 2);
 	}
-	double dur = (double)snap.uptime_us / 1e6;
 	const struct ldms_xprt_stats *c = &snap.counters;
 	uint64_t closed_total = c->connections_total > c->connections_open
 				    ? c->connections_total - c->connections_open
 				    : 0;
+	/* rates and duration since the last `xprt_stats reset` (else since start) */
+	pthread_mutex_lock(&xprt_base.lock);
+	uint64_t b_t = xprt_base.t_us, b_total = xprt_base.total, b_closed = xprt_base.closed;
+	if (reset) {
+		xprt_base.t_us = snap.uptime_us;
+		xprt_base.total = c->connections_total;
+		xprt_base.closed = closed_total;
+	}
+	pthread_mutex_unlock(&xprt_base.lock);
+	double dur = (double)(snap.uptime_us - b_t) / 1e6;
+	uint64_t n_total = c->connections_total - b_total, n_closed = closed_total - b_closed;
 	/* the engine counts connections of both directions together: the request
 	 * rate covers accepted and initiated ones; reject/auth-failure rates and
 	 * per-operation latencies (op_stats) are not measured by ldms-c */
 	ldmsd_buf_printf(b,
-			 "],\"compute_time_us\":%" PRIu64 ",\"connect_request_rate_s\":%g,"
-			 "\"disconnect_rate_s\":%g,\"xprt_count\":%d,\"connect_count\":%d,"
+			 "],\"compute_time_us\":%" PRIu64 ",\"connect_request_rate_s\":%s,"
+			 "\"disconnect_rate_s\":%s,\"xprt_count\":%d,\"connect_count\":%d,"
 			 "\"connecting_count\":%d,\"listen_count\":%d,\"close_count\":%d,"
-			 "\"duration\":%g}",
-			 ldms_monotonic_us() - t0,
-			 dur > 0 ? (double)c->connections_total / dur : 0.0,
-			 dur > 0 ? (double)closed_total / dur : 0.0, n, n_conn, n_connecting,
-			 n_listen, n_close, dur);
+			 "\"duration\":%s}",
+			 ldms_monotonic_us() - t0, jdbl(dur > 0 ? (double)n_total / dur : 0.0).s,
+			 jdbl(dur > 0 ? (double)n_closed / dur : 0.0).s, n, n_conn, n_connecting,
+			 n_listen, n_close, jdbl(dur).s);
 	ldms_xprt_snapshot_free(&snap);
 	return b->s ? 0 : -ENOMEM;
 }
@@ -446,7 +473,9 @@ static int xprt_stats_handler(struct ldmsd_req_ctxt *c)
 		if (*end || level < 0 || level > 10)
 			return ldmsd_reply_err(c, -EINVAL, "xprt_stats: invalid level '%s'", lv);
 	}
-	return json_reply(c, ldmsd_xprt_stats_json(c->d, (int)level, ldmsd_reply_json(c)));
+	return json_reply(c, ldmsd_xprt_stats_json(c->d, (int)level,
+						   ldmsd_req_attr(c, LDMSD_ATTR_RESET) != NULL,
+						   ldmsd_reply_json(c)));
 }
 
 static int count_attr(struct ldmsd_req_ctxt *c, uint32_t id, long *out)

@@ -224,12 +224,15 @@ static int expand_part(const char *s, size_t n, struct strv *out, const char **e
 	int has_range = 0;
 	if (p < n && s[p] == '[') {
 		const char *close = memchr(s + p, ']', n - p);
-		if (close) {
-			has_range = 1;
-			rl_start = p + 1;
-			rl_len = (size_t)(close - s) - rl_start;
-			rest = (size_t)(close - s) + 1;
+		if (!close) {
+			/* only after the newline cut below; python-hostlist recurses forever */
+			*err = "unbalanced brackets";
+			return -EINVAL;
 		}
+		has_range = 1;
+		rl_start = p + 1;
+		rl_len = (size_t)(close - s) - rl_start;
+		rest = (size_t)(close - s) + 1;
 	}
 	/* python-hostlist matches the rest with `(.*)`, which stops at a newline */
 	const char *nl = memchr(s + rest, '\n', n - rest);

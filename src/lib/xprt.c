@@ -425,6 +425,7 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 	}
 	xprt_client_cleanup(x, -ENOTCONN);
 	xprt_server_cleanup(x);
+	xprt_push_cleanup(x);
 	if (x->auth) {
 		ldms_auth_free(x->auth);
 		x->auth = NULL;
@@ -730,8 +731,13 @@ static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 	case LDMS_CMD_SET_DELETE_REPLY:
 	case LDMS_CMD_REQ_NOTIFY:
 	case LDMS_CMD_CANCEL_NOTIFY:
-	case LDMS_CMD_CANCEL_PUSH:
 		xprt_server_recv(x, &m, now_us());
+		break;
+	case LDMS_CMD_CANCEL_PUSH:
+		xprt_push_cancel_recv(x, &m);
+		break;
+	case LDMS_CMD_PUSH_REPLY:
+		xprt_push_reply_recv(x, &m);
 		break;
 	case LDMS_CMD_DIR_REPLY:
 	case LDMS_CMD_DIR_UPDATE_REPLY:

@@ -116,6 +116,17 @@ out:
 	return sm;
 }
 
+ldms_set_t xprt_server_set_by_key(struct ldms_xprt *x, uint64_t key)
+{
+	ldms_set_t s = NULL;
+
+	pthread_mutex_lock(&x->lock);
+	if (key >= 2 && key - 2 < x->nmaps && x->maps[key - 2])
+		s = ldms_set_get(x->maps[key - 2]->set);
+	pthread_mutex_unlock(&x->lock);
+	return s;
+}
+
 void xprt_server_cleanup(struct ldms_xprt *x)
 {
 	struct smap **maps;

@@ -119,20 +119,22 @@ void cfgstore_etcd_sweep_free(struct cfgstore_etcd_range *r, size_t n)
 
 /* Keys under "/P/" in byte order: "/P/..." < "/P/g/<G'>/..." (G' < G) < "/P/g/<G>/..." <
  * newer generations < "/P/g/next" < "/P/g0..." < "/P/generation" < "/P/last_updated" <
- * "/P0". Kept: generation G and newer, next, the two pointer keys. "\x01" after a kept
- * key starts the range right behind it (keys with a NUL there are not ours to care). */
+ * "/P/maestro/..." < "/P0". Kept: generation G and newer, next, the two pointer keys and
+ * the daemon's run-time sub-tree /P/maestro/; the ranges are the gaps in between. "\x01"
+ * after a kept key starts the range right behind it (keys with a NUL there are not ours
+ * to care about). */
 int cfgstore_etcd_sweep_ranges(const char *root, uint64_t gen, struct cfgstore_etcd_range *r,
 			       size_t *n)
 {
 	char *dir = cfgstore_etcd_gen_dir(root, gen);
-	struct {
-		const char *a, *b; /* suffixes of root; NULL b: root's prefix end */
+	static const struct {
+		const char *a, *b; /* suffixes of root; NULL: the generation directory */
 	} spec[5] = {
-	    {"/", "/g/"},
-	    {"/g/", NULL}, /* to the generation dir, filled below */
+	    {"/", NULL},
 	    {"/g0", "/generation"},
 	    {"/generation\x01", "/last_updated"},
-	    {"/last_updated\x01", NULL},
+	    {"/last_updated\x01", "/maestro/"},
+	    {"/maestro0", "0"}, /* "/P0": the end of "/P/" */
 	};
 	memset(r, 0, 5 * sizeof(*r));
 	*n = 0;
@@ -140,14 +142,7 @@ int cfgstore_etcd_sweep_ranges(const char *root, uint64_t gen, struct cfgstore_e
 		return -ENOMEM;
 	for (size_t i = 0; i < 5; i++) {
 		r[i].key = cat(root, spec[i].a);
-		if (i == 1) {
-			r[i].end = strdup(dir);
-		} else if (spec[i].b) {
-			r[i].end = cat(root, spec[i].b);
-		} else {
-			/* "/P0": the end of "/P/" */
-			r[i].end = cat(root, "0");
-		}
+		r[i].end = spec[i].b ? cat(root, spec[i].b) : strdup(dir);
 		if (!r[i].key || !r[i].end) {
 			free(dir);
 			cfgstore_etcd_sweep_free(r, i + 1);

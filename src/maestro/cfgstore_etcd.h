@@ -3,7 +3,8 @@
  *   /P/generation          current generation G (decimal)    -- the pointer readers follow
  *   /P/last_updated        seconds since the epoch (float)   -- changed with the pointer
  *   /P/g/next              last generation number handed out
- *   /P/g/<G, 12 digits>/K  value of relative key K in generation G */
+ *   /P/g/<G, 12 digits>/K  value of relative key K in generation G
+ *   /P/maestro/...         run-time state of the maestro daemon: never touched by loads */
 #ifndef MAESTRO_CFGSTORE_ETCD_H
 #define MAESTRO_CFGSTORE_ETCD_H
 
@@ -63,8 +64,8 @@ char *cfgstore_etcd_gen_dir(const char *root, uint64_t gen);
 int cfgstore_etcd_parse_gen(const char *s, size_t n, uint64_t *gen);
 
 /* The delete ranges of the switch transaction: everything under "/P/" except the
- * pointer keys, /P/g/next, generation G and newer ones. Fills up to 5 [key, end) pairs
- * (malloc'ed strings, free with cfgstore_etcd_sweep_free). */
+ * pointer keys, /P/g/next, generation G and newer ones, and /P/maestro/. Fills up to 5
+ * [key, end) pairs (malloc'ed strings, free with cfgstore_etcd_sweep_free). */
 struct cfgstore_etcd_range {
 	char *key, *end;
 };

@@ -777,22 +777,79 @@ static int build_stores(struct mb *b)
 /* ---- samplers (§4.9)
  * -------------------------------------------------------------------------------- */
 
+/* One samplers entry whose spec is final (older advertise already translated). */
+static int sampler_group_add(struct mb *b, struct cy_node *spec, const char *group)
+{
+	struct maestro_model *m = b->m;
+	struct cy_node *pl = cy_map_get(spec, "plugins");
+	int rc;
+	if (!cy_is_seq(pl))
+		return mb_err_at(
+		    b, pl, "sampler \"plugins\" must be a list of plugin instance names, found %s",
+		    cy_type_name(pl));
+	for (size_t k = 0; k < pl->n; k++) {
+		if ((rc = mb_check_plugin_ref(b, pl->vals[k])))
+			return rc;
+		const struct maestro_plugin *p =
+		    &m->plugins[maestro_model_plugin(m, pl->vals[k]->str)];
+		if (!p->interval_us)
+			return mb_err_at(
+			    b, pl->vals[k],
+			    "The \"interval\" attribute is required in \"plugin\" entry "
+			    "\"%s\" (it is started by sampler group %s)",
+			    p->inst, group);
+	}
+	struct maestro_sampler_group *g = NULL;
+	for (size_t k = 0; k < m->n_sgrp; k++)
+		if (strcmp(m->sgrp[k].group, group) == 0)
+			g = &m->sgrp[k];
+	if (!g) {
+		struct maestro_sampler_group *ng = realloc(m->sgrp, (m->n_sgrp + 1) * sizeof(*ng));
+		if (!ng)
+			return NOMEM(b);
+		m->sgrp = ng;
+		g = &m->sgrp[m->n_sgrp++];
+		memset(g, 0, sizeof(*g));
+		if (!(g->group = mb_xstrdup(b, group)))
+			return -ENOMEM;
+	} else {
+		/* a later entry for the same group replaces it (dict semantics) */
+		cy_unref(g->spec);
+		mb_strv_free(g->plugins, g->n_plugins);
+		ldms_hostlist_free(&g->members);
+		g->spec = NULL;
+		g->plugins = NULL;
+		g->n_plugins = 0;
+	}
+	g->spec = cy_ref(spec);
+	if ((rc = mb_expand(b, cy_map_get(spec, "daemons"), &g->members)))
+		return rc;
+	mb_check_members(b, cy_map_get(spec, "daemons"), &g->members, "sampler group");
+	if (pl->n && !(g->plugins = calloc(pl->n, sizeof(char *))))
+		return NOMEM(b);
+	for (size_t k = 0; k < pl->n; k++) {
+		if (!(g->plugins[k] = mb_xstrdup(b, pl->vals[k]->str)))
+			return -ENOMEM;
+		g->n_plugins++;
+	}
+	return 0;
+}
+
 static int build_samplers(struct mb *b)
 {
 	struct cy_node *ss = cy_map_get(b->root, "samplers");
-	struct maestro_model *m = b->m;
 	if (!ss)
 		return 0;
-	m->has_samplers = 1;
+	b->m->has_samplers = 1;
 	if (!cy_is_seq(ss))
 		return mb_err_at(b, ss,
 				 "samplers spec must be a list of dictionaries, specified with "
 				 "\"-\" in the ldms_config yaml file");
 	static const char *const known[] = {"daemons", "plugins", "advertise", NULL};
 	for (size_t i = 0; i < ss->n; i++) {
-		struct cy_node *spec = ss->vals[i];
+		struct cy_node *spec = ss->vals[i], *adv, *own = NULL;
 		static const char *const req[] = {"daemons", "plugins", NULL};
-		const char *group;
+		const char *group = NULL;
 		int rc;
 		if ((rc = mb_need_map(b, spec, "a \"samplers\" entry")) ||
 		    (rc = mb_required(b, spec, req, "\"sampler\" entry")) ||
@@ -800,70 +857,20 @@ static int build_samplers(struct mb *b)
 					&group)))
 			return rc;
 		mb_unknown_keys(b, spec, known, "a \"samplers\" entry (kept)");
-		struct cy_node *adv;
 		if ((rc = mb_build_advertiser(b, spec, group, &adv)))
 			return rc;
-		struct cy_node *own_spec = NULL;
 		if (adv) {
 			/* store the translated advertise, not the older list form */
-			own_spec = cy_map_copy(spec);
-			if (!own_spec || cy_map_set_str(own_spec, "advertise", adv))
-				return cy_unref(own_spec), NOMEM(b);
-			spec = own_spec;
-		}
-		struct cy_node *pl = cy_map_get(spec, "plugins");
-		if (!cy_is_seq(pl))
-			return mb_err_at(b, pl,
-					 "sampler \"plugins\" must be a list of plugin instance "
-					 "names, found %s",
-					 cy_type_name(pl));
-		for (size_t k = 0; k < pl->n; k++) {
-			if ((rc = mb_check_plugin_ref(b, pl->vals[k])))
-				return rc;
-			const struct maestro_plugin *p =
-			    &m->plugins[maestro_model_plugin(m, pl->vals[k]->str)];
-			if (!p->interval_us)
-				return mb_err_at(
-				    b, pl->vals[k],
-				    "The \"interval\" attribute is required in \"plugin\" "
-				    "entry \"%s\" (it is started by sampler group %s)",
-				    p->inst, group);
-		}
-		struct maestro_sampler_group *g = NULL;
-		for (size_t k = 0; k < m->n_sgrp; k++)
-			if (strcmp(m->sgrp[k].group, group) == 0)
-				g = &m->sgrp[k];
-		if (!g) {
-			struct maestro_sampler_group *ng =
-			    realloc(m->sgrp, (m->n_sgrp + 1) * sizeof(*ng));
-			if (!ng)
+			own = cy_map_copy(spec);
+			if (!own || cy_map_set_str(own, "advertise", adv)) {
+				cy_unref(own);
 				return NOMEM(b);
-			m->sgrp = ng;
-			g = &m->sgrp[m->n_sgrp++];
-			memset(g, 0, sizeof(*g));
-			if (!(g->group = mb_xstrdup(b, group)))
-				return -ENOMEM;
-		} else {
-			/* a later entry for the same group replaces it (dict semantics) */
-			cy_unref(g->spec);
-			mb_strv_free(g->plugins, g->n_plugins);
-			ldms_hostlist_free(&g->members);
-			g->spec = NULL;
-			g->plugins = NULL;
-			g->n_plugins = 0;
+			}
 		}
-		g->spec = cy_ref(spec);
-		cy_unref(own_spec);
-		if ((rc = mb_expand(b, cy_map_get(spec, "daemons"), &g->members)))
+		rc = sampler_group_add(b, own ? own : spec, group);
+		cy_unref(own);
+		if (rc)
 			return rc;
-		mb_check_members(b, cy_map_get(spec, "daemons"), &g->members, "sampler group");
-		if (pl->n && !(g->plugins = calloc(pl->n, sizeof(char *))))
-			return NOMEM(b);
-		for (size_t k = 0; k < pl->n; k++) {
-			if (!(g->plugins[k] = mb_xstrdup(b, pl->vals[k]->str)))
-				return -ENOMEM;
-			g->n_plugins++;
-		}
 	}
 	return 0;
 }

@@ -571,14 +571,17 @@ static int add_producer(struct mb *b, struct maestro_producer_group *g, const ch
 	if (at >= 0) {
 		/* a later peer for the same endpoint replaces it in place (dict semantics) */
 		struct maestro_producer *o = &g->p[at];
-		char **f[] = {&o->name, &o->daemon, &o->dmn_grp,      &o->endpoint,
-			      &o->type, &o->group,  &o->reconnect_us, &o->perm,
-			      &o->rail, &o->quota,  &o->rx_rate,      &o->cache_ip};
+		char **f[] = {&o->daemon, &o->dmn_grp,	    &o->endpoint, &o->type,
+			      &o->group,  &o->reconnect_us, &o->perm,	  &o->rail,
+			      &o->quota,  &o->rx_rate,	    &o->cache_ip};
 		for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
 			free(*f[k]);
 		cy_unref(o->updaters);
+		/* the index holds o->name: keep that string (it is the same name) */
+		free(p.name);
+		p.name = o->name;
 		*o = p;
-		return maestro_index_put(&g->ix, o->name, (size_t)at) ? NOMEM(b) : 0;
+		return 0;
 	}
 	if (g->n == g->cap) {
 		size_t nc = g->cap ? g->cap * 2 : 16;

@@ -335,7 +335,12 @@ static int ctl_folds(const char *verb, const char *name, int id)
 		return strcmp(name, "name") != 0 && strcmp(name, "plugin") != 0;
 	if (strcmp(verb, "default_auth") == 0)
 		return strcmp(name, "plugin") != 0;
-	return id < 0;
+	/* listen folds the attributes it does not name itself (§1.1), daemon_status its
+	 * `thread_stats` keyword; every other
+	 * command rejects an unknown attribute name (see ctl_build_request). */
+	if (strcmp(verb, "listen") == 0 || strcmp(verb, "daemon_status") == 0)
+		return id < 0;
+	return 0;
 }
 
 struct ctl_tok {
@@ -398,6 +403,11 @@ static int ctl_build_request(const char *verb, const char *args, struct ldms_ctr
 			flen += (size_t)snprintf(fold + flen, alen + 1 - flen, "%s%s",
 						 flen ? " " : "", tok);
 			continue;
+		}
+		if (id < 0) {
+			snprintf(err, errlen, "Invalid attribute '%s'.", tok);
+			rc = -EINVAL;
+			goto done;
 		}
 		if (eq && eq[1] == 0) {
 			snprintf(err, errlen,

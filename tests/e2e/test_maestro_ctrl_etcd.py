@@ -215,8 +215,10 @@ def test_prefix_leaves_neighbours_alone(etcd, tmp_path):
         "/pf/x": "shorter",
     }
     revs = {k: etcd.put(k, v) for k, v in neighbours.items()}
-    # an upstream-layout key inside the prefix is replaced by the load
+    # an upstream-layout key inside the prefix is replaced by the load; the daemon's
+    # run-time state under /pfx/maestro/ is not
     etcd.put("/pfx/daemons/old/addr", "upstream")
+    status_rev = etcd.put("/pfx/maestro/status", "{}")
     y = etcd.etcd_yaml(tmp_path / "etcd.yaml")
     assert_ok(load(y, C15, "pfx"))
     assert_ok(load(y, C11, "pfx", ["--upstream-compat"]))
@@ -224,6 +226,8 @@ def test_prefix_leaves_neighbours_alone(etcd, tmp_path):
         kvs, _ = etcd.range(k)
         assert kvs and kvs[0][1] == v and kvs[0][2] == revs[k], k
     assert etcd.get("/pfx/daemons/old/addr")[0] is None
+    kvs, _ = etcd.range("/pfx/maestro/status")
+    assert kvs and kvs[0][2] == status_rev
     _, kv = etcd.read_config("pfx")
     assert kv == golden_kv(C11)
     # a leading slash in --prefix names the same prefix (the daemon strips it too)

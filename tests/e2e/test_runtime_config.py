@@ -122,6 +122,11 @@ def settled_fds(pid):
     return min(counts)
 
 
+def sanitized(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 @pytest.mark.slow
 def test_tree_configured_at_runtime(bare_ldmsd_factory, tmp_path):
     samps, l1a, l1b, l2, csv_path = build_tree(bare_ldmsd_factory, tmp_path)
@@ -189,7 +194,10 @@ def test_tree_configured_at_runtime(bare_ldmsd_factory, tmp_path):
         "(%+d kB)" % (CHURN_WARMUP, fd0, rss0, CHURN_CYCLES, fd1, rss1, rss1 - rss0)
     )
     assert fd1 <= fd0, "fd count of l1a grew from %d to %d" % (fd0, fd1)
-    assert rss1 - rss0 <= RSS_BOUND_KB, "RSS of l1a grew by %d kB" % (rss1 - rss0)
+    if sanitized(l1a.pid):
+        print("(ASan build: freed memory sits in its quarantine, RSS growth not checked)")
+    else:
+        assert rss1 - rss0 <= RSS_BOUND_KB, "RSS of l1a grew by %d kB" % (rss1 - rss0)
 
     # data of the churned producer flows again to the L2 store; the others never stopped
     last = max(float(r[0]) for r in csv_rows_by_producer(csv_path)["samp1"])
@@ -223,22 +231,14 @@ def test_tree_configured_at_runtime(bare_ldmsd_factory, tmp_path):
 
 # ---- controller errors ---------------------------------------------------------------
 
-# ldmsd_controller folds attribute names it does not know into one STRING attribute
-# (as for `config`), so the daemon's message names 'string', not the misspelt name
-FOLDED = pytest.mark.xfail(
-    reason="controller folds unknown names into STRING: the reply names 'string'",
-    strict=False,
-)
-
 BAD_ATTRIBUTES = [
     # an attribute name that no command knows
     pytest.param(
         "prdcr_add name=p1 host=127.0.0.1 port=1 xprt=sock type=active reconnect=1s intrval=1s",
         "intrval",
-        marks=FOLDED,
         id="intrval",
     ),
-    pytest.param("updtr_add name=u1 interval=1s ofset=100ms", "ofset", marks=FOLDED, id="ofset"),
+    pytest.param("updtr_add name=u1 interval=1s ofset=100ms", "ofset", id="ofset"),
     # a known attribute that this command does not take
     pytest.param("updtr_add name=u1 interval=1s regex=.*", "regex", id="regex"),
     pytest.param("prdcr_start name=p0 schema=meminfo", "schema", id="schema"),
@@ -313,3 +313,88 @@ def test_controller_source_goes_on_after_an_error(bare_ldmsd_factory, tmp_path):
     assert names == ["good1", "good2"]
     assert d.status("updtr_status name=bad") in (None, [])
     assert d.alive()
+
+
+# ---- object life cycle at runtime -------------------------------------------------------
+
+
+def err(d, cmd, errno_, word):
+    """The command fails: non-zero exit, `Error <errno>` and `word` in the message."""
+    r = d.ctl("--cmd", cmd)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and ("Error %d" % errno_) in out and word in out, (cmd, out)
+
+
+def test_runtime_object_life_cycle(bare_ldmsd_factory, tmp_path):
+    """prdcr/updtr/strgp created, refused while in use (EEXIST, EBUSY, ENOENT), an
+    updater restricted to one schema, a strgp with a metric subset stopped and
+    restarted without repeated rows, then everything torn down at runtime."""
+    samp, agg = bare_ldmsd_factory("samp1"), bare_ldmsd_factory("agg")
+    need_aggregation(agg)
+    samp.source(sampler_cmds("samp1", 1))
+    csv_root = str(tmp_path / "csv")
+    csv_path = os.path.join(csv_root, "c", "meminfo")
+
+    agg.cmd(prdcr_add_cmd("samp1", samp.port))
+    err(agg, prdcr_add_cmd("samp1", samp.port), 17, "exists")
+    agg.cmd("prdcr_start name=samp1")
+    err(agg, "prdcr_start name=samp1", 16, "samp1")
+    err(agg, "prdcr_del name=samp1", 16, "samp1")
+    err(agg, "prdcr_start name=nosuch", 2, "nosuch")
+
+    agg.source([
+        "updtr_add name=u interval=1s offset=100ms",
+        "updtr_prdcr_add name=u regex=.*",
+        "updtr_match_add name=u regex=^meminfo$ match=schema",
+        "updtr_start name=u",
+    ])
+    err(agg, "updtr_add name=u interval=1s", 17, "exists")
+    err(agg, "updtr_prdcr_add name=u regex=x", 16, "u")
+    err(agg, "updtr_del name=u", 16, "u")
+
+    agg.script([
+        "load name=store_csv",
+        "config name=store_csv path=%s buffer=0" % csv_root,
+        "strgp_add name=s plugin=store_csv container=c schema=meminfo",
+        "strgp_metric_add name=s metric=MemFree",
+        "strgp_metric_add name=s metric=MemAvailable",
+        "strgp_start name=s",
+    ])
+    err(agg, "strgp_add name=s plugin=store_csv container=c schema=meminfo", 17, "exists")
+    err(agg, "strgp_metric_add name=s metric=Cached", 16, "s")
+    err(agg, "strgp_del name=s", 16, "s")
+    err(agg, "term name=store_csv", 16, "store_csv")
+
+    def rows(n):
+        got = csv_rows_by_producer(csv_path).get("samp1", [])
+        return got if len(got) >= n else None
+
+    first = wait_until("3 rows in " + csv_path, lambda: rows(3), timeout=30)
+    with open(csv_path) as f:
+        assert f.readline() == "#Time,Time_usec,ProducerName,MemFree,MemAvailable\n"
+    # the updater pulls only the meminfo schema: vmstat is never updated
+    st = {s["inst_name"]: s for s in agg.status("prdcr_set_status")}
+    assert st["samp1/meminfo"]["timestamp.sec"] != "0", st
+    assert st["samp1/vmstat"]["timestamp.sec"] in ("0", 0), st
+
+    agg.cmd("strgp_stop name=s")
+    time.sleep(2.5)
+    agg.cmd("strgp_start name=s")
+    after = wait_until("rows after strgp_start", lambda: rows(len(first) + 3), timeout=30)
+    times = [float(r[0]) for r in after]
+    assert all(a < b for a, b in zip(times, times[1:])), times
+
+    agg.source([
+        "strgp_stop name=s",
+        "strgp_del name=s",
+        "updtr_stop name=u",
+        "updtr_del name=u",
+        "prdcr_stop name=samp1",
+    ])
+    wait_until("samp1 STOPPED", lambda: prdcr_state(agg, "samp1")[0] == "STOPPED", timeout=10)
+    agg.cmd("prdcr_del name=samp1")
+    agg.cmd("term name=store_csv")
+    assert agg.status("prdcr_status") == []
+    assert agg.status("updtr_status") == []
+    assert agg.status("strgp_status") == []
+    assert agg.alive() and samp.alive()

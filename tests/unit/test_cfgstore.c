@@ -71,7 +71,7 @@ static void test_sweep(void **state)
 	assert_int_equal(cfgstore_etcd_sweep_ranges("/pfx", 7, r, &n), 0);
 	assert_int_equal(n, 5);
 	/* kept: the pointer keys, the counter, generation 7 and newer ones (loads in flight),
-	 * and everything outside /pfx/ */
+	 * the daemon's run-time state under /pfx/maestro/, and everything outside /pfx/ */
 	static const char *const keep[] = {
 	    "/pfx/generation",
 	    "/pfx/last_updated",
@@ -106,6 +106,12 @@ static void test_sweep(void **state)
 	    "/pfx/last",
 	    "/pfx/last_updated/x",
 	    "/pfx/zzz",
+	    "/pfx/maestro",
+	    "/pfx/maestro0",
+	    "/pfx/maestr",
+	    "/pfx/m",
+	    "/pfx/producers/agg/samp-1-ep/name",
+	    "/pfx/samplers/s/daemons",
 	    "/pfx/\xff",
 	};
 	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)

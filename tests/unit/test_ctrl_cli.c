@@ -118,7 +118,7 @@ static void test_folding(void **state)
 	assert_string_equal(ldms_ctrl_msg_attr_str(m, LDMSD_ATTR_STRING), "-m 1G  -v INFO");
 	ldms_ctrl_msg_free(m);
 
-	/* aliases, keywords, duplicates (first wins), unknown names fold */
+	/* aliases, keywords, duplicates (first wins); daemon_status folds its keyword */
 	m = build("loglevel level=DEBUG test");
 	assert_int_equal(ldms_ctrl_msg_req_id(m), LDMSD_VERBOSE_REQ);
 	assert_string_equal(ldms_ctrl_msg_attr_str(m, LDMSD_ATTR_TEST), "");
@@ -131,6 +131,16 @@ static void test_folding(void **state)
 	assert_string_equal(ldms_ctrl_msg_attr_str(m, LDMSD_ATTR_NAME), "a");
 	assert_string_equal(ldms_ctrl_msg_attr_str(m, LDMSD_ATTR_INTERVAL), "1s");
 	ldms_ctrl_msg_free(m);
+	/* an unknown attribute name of an ordinary command is an error naming it */
+	{
+		char err[256] = "";
+		struct ldms_ctrl_msg *bad = NULL;
+		assert_int_equal(ctl_build_request("updtr_add", "name=u1 interval=1s ofset=100ms",
+						   &bad, err, sizeof(err)),
+				 -EINVAL);
+		assert_null(bad);
+		assert_non_null(strstr(err, "'ofset'"));
+	}
 	m = build("load name=i1 plugin=meminfo");
 	assert_string_equal(ldms_ctrl_msg_attr_str(m, LDMSD_ATTR_PLUGIN), "meminfo");
 	assert_int_equal(ldms_ctrl_msg_attr_count(m), 2);

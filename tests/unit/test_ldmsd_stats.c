@@ -308,7 +308,8 @@ static void test_thread_usage(void **state)
 	assert_int_equal(ldms_pthread_tid(pthread_self()), me);
 	volatile double x = 0;
 	for (int i = 0; i < 2000000; i++)
-		x += i * 0.5;
+		x = x + i * 0.5;
+	assert_true(x > 0);
 	struct ldms_thread_usage u;
 	assert_int_equal(ldms_thread_usage_get(me, &u), 0);
 	assert_true(u.cpu_us > 0);
@@ -597,6 +598,20 @@ static void test_net(void **state)
 	json_decref(g);
 	ldms_ctrl_msg_free(rsp);
 
+	/* reset: rates count from now on; no connection was made since */
+	rsp = request(cli, LDMSD_XPRT_STATS_REQ, &err, LDMSD_ATTR_RESET, NULL, -1);
+	assert_int_equal(err, 0);
+	ldms_ctrl_msg_free(rsp);
+	rsp = request(cli, LDMSD_XPRT_STATS_REQ, &err, -1);
+	j = rsp_json(rsp);
+	assert_true(json_is_real(json_object_get(j, "connect_request_rate_s")));
+	assert_true(json_real_value(json_object_get(j, "connect_request_rate_s")) == 0.0);
+	assert_true(json_real_value(json_object_get(j, "disconnect_rate_s")) == 0.0);
+	assert_true(json_is_real(json_object_get(j, "duration")));
+	assert_int_equal(json_integer_value(json_object_get(j, "connect_count")), 2);
+	json_decref(j);
+	ldms_ctrl_msg_free(rsp);
+
 	/* greeting level=N: the reply arrives in N records, reassembled */
 	rsp = request(cli, LDMSD_GREETING_REQ, &err, LDMSD_ATTR_LEVEL, "3", -1);
 	assert_int_equal(err, 0);
@@ -689,8 +704,8 @@ static const char *const dump_cfg_lines[] = {
     "storage_threads count=2",
     "load name=csv plugin=store_csv",
     "config name=csv path=${LDMSD_STATS_TMP}/csv",
-    "prdcr_add name=pr1 host=127.0.0.1 port=1 xprt=sock type=active reconnect=20s rail=2 "
-    "perm=0700",
+    ("prdcr_add name=pr1 host=127.0.0.1 port=1 xprt=sock type=active reconnect=20s rail=2 "
+     "perm=0700"),
     "updtr_add name=u1 interval=2s offset=100ms",
     "updtr_prdcr_add name=u1 regex=^pr",
     "updtr_match_add name=u1 regex=mem match=schema",
