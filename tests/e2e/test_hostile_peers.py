@@ -76,6 +76,12 @@ def session(d):
     return c
 
 
+def sanitized(pid):
+    """True for an ASan build: its quarantine keeps freed memory, RSS says nothing."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -391,7 +397,7 @@ def test_endless_som_memory_bounded(daemon):
             break
     grown_mb = (proc_rss_kb(d.pid) - rss0) / 1024
     assert sent > 300 * 1000 * 1000
-    assert grown_mb < 200, "RSS grew by %.0f MB for %d MB of unfinished records" % (
+    assert grown_mb < 200 or sanitized(d.pid), "RSS grew by %.0f MB for %d MB of unfinished records" % (
         grown_mb, sent // 1000000)
     c.close()
     assert_healthy(d, fd0)
@@ -430,7 +436,7 @@ def test_peer_that_stops_reading(daemon):
     assert out.returncode == 0 and "h1/vmstat" in out.stdout
     grown_mb = (proc_rss_kb(d.pid) - rss0) / 1024
     offered_mb = sum(p for _, p in slow) * 13000 / 48 / 1e6  # ~13 kB answered per 48 B asked
-    assert grown_mb < 64, "RSS grew %.0f MB for 3 non-reading peers (offered %.0f MB)" % (
+    assert grown_mb < 64 or sanitized(d.pid), "RSS grew %.0f MB for 3 non-reading peers (offered %.0f MB)" % (
         grown_mb, offered_mb)
     # a trickling peer (one byte every 50 ms) does not hold anyone up either
     t = w.Conn(d.port)
@@ -528,4 +534,4 @@ def test_hostile_cycles_leave_no_trace(daemon):
         assert time.monotonic() < deadline
     assert_healthy(d, fd0)
     grown = proc_rss_kb(d.pid) - rss
-    assert grown < 8 * 1024, "RSS grew %d kB over 1,800 hostile connections" % grown
+    assert grown < 8 * 1024 or sanitized(d.pid), "RSS grew %d kB over 1,800 hostile connections" % grown
