@@ -350,3 +350,80 @@ def test_valid_fake_server_works():
     out, _ = serve(full, "-l", wait=3)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "golden/static" in out.stdout
+
+
+# ---- an aggregator ldmsd against a hostile producer -----------------------------------------
+
+AGG_CONF = """\
+prdcr_add name=evil host=127.0.0.1 port={port} xprt=sock type=active reconnect=1s
+prdcr_start name=evil
+updtr_add name=u interval=500ms offset=0
+updtr_prdcr_add name=u regex=.*
+updtr_start name=u
+"""
+
+
+def producer_script(kind):
+    mem = set_bytes("set.bin")
+    js = golden_dir_json()
+
+    def script(c):
+        accept_handshake(c)
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            try:
+                ftype, zxid, ctxt, cmd, xid, body = next_request(c)
+            except TimeoutError:
+                return
+            if cmd == w.DIR:
+                if kind == "bad_json":
+                    c.send(dir_reply(xid, b'{"directory": [{]}'))
+                elif kind == "endless_dir":
+                    while time.monotonic() < deadline:
+                        c.send(dir_reply(xid, js, more=1) * 20)
+                elif kind == "update_flood":
+                    c.send(dir_reply(xid, b'{ "directory" : []}'))
+                    for i in range(2000):
+                        c.send(dir_reply(xid, js + b"\0", cmd=0x103, more=0))
+                        c.send(w.sendrecv(w.ldms_req(w.SET_DELETE,
+                                                     struct.pack(">I", 6) + b"nosuch", i)))
+                else:
+                    d = json.loads(js)
+                    e = d["directory"][0]
+                    e["name"] = "golden/static"
+                    c.send(dir_reply(xid, json.dumps({"directory": [e]}).encode()))
+            elif cmd == w.LOOKUP:
+                if kind == "bad_rdv":
+                    c.send(rendezvous(xid, "golden/static", 16, 8))
+                else:
+                    c.send(rendezvous(xid, "golden/static", 624, 168))
+                    # unsolicited rendezvous for lookups nobody made
+                    c.send(rendezvous(xid + 99, "other/set", 624, 168, key=9))
+            elif ftype == w.READ_REQ:
+                addr, n = struct.unpack(">QI", body[4:16])
+                off = addr - 0x7F0200000000
+                if kind == "garbage_read":
+                    c.send(read_resp(zxid, ctxt, bytes((i * 13) & 0xFF for i in range(n))))
+                elif kind == "wrong_xid":
+                    c.send(read_resp(zxid ^ 0x5555, ctxt, mem[off : off + n]))
+                else:
+                    c.send(read_resp(zxid, ctxt, mem[off : off + n]))
+
+    return script
+
+
+@pytest.mark.parametrize("kind", ["bad_json", "endless_dir", "update_flood", "bad_rdv",
+                                  "garbage_read", "wrong_xid", "good"])
+def test_aggregator_survives_hostile_producer(ldmsd_factory, kind):
+    srv = FakeServer(producer_script(kind))
+    try:
+        d = ldmsd_factory("agg-" + kind, AGG_CONF.format(port=srv.port))
+        time.sleep(6)  # several reconnects and update rounds
+        assert d.proc.poll() is None, "aggregator died:\n" + d.log()[-3000:]
+        out, _ = run_ls(d.port, wait=5)
+        assert out.returncode == 0, out.stdout + out.stderr
+        if kind == "good":
+            assert "golden/static" in out.stdout
+    finally:
+        srv.close()
+    assert not srv.errors, srv.errors
