@@ -76,7 +76,9 @@ static const char help_text[] =
     "  --prefix STRING       etcd key prefix (default: unknown)\n"
     "  --local               write the configuration of the daemons on this host into\n"
     "                        --local_path and start ldmsd for them\n"
-    "  --local_path STRING   directory for --local (default: ~)\n"
+    "  --local_path STRING   directory for --local (default: ~); the ldmsd started is\n"
+    "                        $MAESTRO_LDMSD, else ../sbin/ldmsd next to maestro_ctrl,\n"
+    "                        else ldmsd from PATH\n"
     "  --generate_config_path STRING, --generate-config-path STRING\n"
     "                        write one ldmsd v4 configuration file per daemon into\n"
     "                        this (existing) directory\n"
@@ -213,8 +215,10 @@ static int run_local(const struct maestro_model *m, struct configgen *cg, const 
 		return fprintf(stderr, "gethostname: %s\n", strerror(errno)), 1;
 	host[sizeof(host) - 1] = '\0';
 	char ldmsd[PATH_MAX] = "ldmsd";
-	const char *slash = strrchr(self, '/');
-	if (slash) {
+	const char *slash = strrchr(self, '/'), *env = getenv("MAESTRO_LDMSD");
+	if (env && *env) {
+		snprintf(ldmsd, sizeof(ldmsd), "%s", env);
+	} else if (slash) {
 		snprintf(ldmsd, sizeof(ldmsd), "%.*s/../sbin/ldmsd", (int)(slash - self), self);
 		if (access(ldmsd, X_OK) != 0)
 			snprintf(ldmsd, sizeof(ldmsd), "ldmsd");

@@ -245,3 +245,49 @@ def test_warnings_are_located(tmp_path):
     r = run(["--ldms_config", "w.yaml", "--check"], str(tmp_path))
     assert r.returncode == 0
     assert re.search(rb"w\.yaml:\d+:1: warning: unknown key \"samplerz\"", r.stderr)
+
+
+def test_local_starts_the_daemons_of_this_host(tmp_path):
+    """--local (broken upstream): the daemons whose addr is this host get their file in
+    --local_path and an ldmsd with upstream's arguments (here a stand-in that records them)."""
+    import socket
+    host = socket.gethostname()
+    fake = tmp_path / "fake_ldmsd"
+    rec = tmp_path / "args"
+    fake.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % rec)
+    fake.chmod(0o755)
+    y = tmp_path / "local.yaml"
+    y.write_text(
+        "daemons:\n"
+        "  - names: \"here-[1-2]\"\n"
+        "    hosts: \"%s\"\n"
+        "    endpoints:\n"
+        "      - names: \"here-[1-2]-ep\"\n"
+        "        ports: [10001, 10002]\n"
+        "        maestro_comm: True\n"
+        "        auth: {name: o, plugin: ovis, conf: /etc/secret.conf}\n"
+        "  - names: elsewhere\n"
+        "    hosts: not-%s\n"
+        "    endpoints: [{names: e-ep, ports: 1, maestro_comm: True}]\n"
+        "samplers:\n"
+        "  - daemons: \"here-[1-2],elsewhere\"\n"
+        "    plugins: [m]\n"
+        "plugins:\n"
+        "  m: {name: meminfo, interval: 1s, config: [{schema: meminfo}]}\n" % (host, host))
+    out = tmp_path / "out"
+    out.mkdir()
+    env = dict(os.environ, MAESTRO_LDMSD=str(fake))
+    need(MAESTRO_CTRL)
+    r = subprocess.run([MAESTRO_CTRL, "--ldms_config", str(y), "--local", "--local_path",
+                        str(out)], capture_output=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(out)) == ["here-1.conf", "here-2.conf"]
+    for _ in range(100):  # the stand-ins run detached
+        if rec.exists() and len(rec.read_text().splitlines()) == 2:
+            break
+        import time
+        time.sleep(0.05)
+    got = sorted(rec.read_text().splitlines())
+    assert got == ["-x sock:%s -a ovis -A conf=/etc/secret.conf -c %s/%s.conf -r %s/%s.pid "
+                   "-l %s/%s.log -F" % (port, out, d, out, d, out, d)
+                   for port, d in (("10001", "here-1"), ("10002", "here-2"))]
