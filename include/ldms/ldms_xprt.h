@@ -191,4 +191,32 @@ struct ldms_xprt_stats {
 };
 void ldms_xprt_stats_get(struct ldms_xprt_stats *st);
 
+/* ---- push (updtr push=, ldms-protocol.md §6.5 item 4; docs/push.md) ------------------
+ * A client asks the owner of a mirror's set to send the set's bytes itself instead
+ * of being read: with LDMS_XPRT_PUSH_F_CHANGE after every ldms_transaction_end of
+ * the owner's set, without it only when the owner calls ldms_xprt_push(). The
+ * bytes are applied to the mirror (bounds-checked; a new meta section is validated)
+ * and cb runs on the endpoint's I/O thread once per push with status 0 (or -errno
+ * when a push could not be applied) and the LDMS_UPD_F_* flags. Every successful
+ * registration ends with exactly one call carrying LDMS_UPD_F_PUSH_LAST: status 0
+ * when the owner answered ldms_xprt_cancel_push(), -ECANCELED when a new
+ * registration of the same mirror replaced it, -ENOTCONN when the connection ended
+ * (or was already gone). Registration needs write access of the owner's credential
+ * to the mirror (0222 bits, §4.6; none/ovis authentication gives root); the owner
+ * only serves peers that may read the set. */
+#define LDMS_XPRT_PUSH_F_CHANGE 1
+#define LDMS_UPD_F_PUSH		0x10000000u
+#define LDMS_UPD_F_PUSH_LAST	0x20000000u
+#define LDMS_UPD_F_MORE		0x40000000u
+typedef void (*ldms_push_cb_t)(ldms_t x, ldms_set_t s, int status, uint32_t flags, void *cb_arg);
+/* -EINVAL (not a mirror / no cb), -ENOTCONN, -EACCES, -ENOMEM. Registering again
+ * replaces the flags and callback. */
+int ldms_xprt_register_push(ldms_set_t s, uint32_t push_flags, ldms_push_cb_t cb, void *cb_arg);
+/* Sends CANCEL_PUSH (the owner's answer brings the LAST call); without a
+ * connection the registration ends at once. -ENOENT when not registered. */
+int ldms_xprt_cancel_push(ldms_set_t s);
+/* Owner side: push s now to every peer registered for it (with or without
+ * CHANGE). Returns the number of peers pushed to, or -errno. */
+int ldms_xprt_push(ldms_set_t s);
+
 #endif

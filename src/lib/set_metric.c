@@ -62,6 +62,8 @@ uint64_t ldms_set_data_gn_get(ldms_set_t s)
 
 /* ---- transactions ------------------------------------------------------------------------ */
 
+void (*set_push_hook)(ldms_set_t s);
+
 static void ts_put(uint8_t *p, uint64_t us)
 {
 	put_le32(p, (uint32_t)(us / 1000000));
@@ -111,6 +113,11 @@ int ldms_transaction_end(ldms_set_t s)
 	put_le64(dh + DH_GN, get_le64(dh + DH_GN) + 1);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	put_le32(dh + DH_FLAGS, LDMS_TRANS_END);
+	if (__atomic_load_n(&s->push_ctx, __ATOMIC_ACQUIRE)) {
+		void (*hook)(ldms_set_t) = __atomic_load_n(&set_push_hook, __ATOMIC_ACQUIRE);
+		if (hook)
+			hook(s);
+	}
 	return 0;
 }
 

@@ -135,6 +135,7 @@ struct ldms_set {
 	struct set_kv *info_remote;
 	void *xprt_ctx;
 	void *app_ctx;
+	void *push_ctx; /* atomic: the transport's push peers (xprt_push.c), NULL if none */
 };
 
 /* set.c */
@@ -147,6 +148,9 @@ int set_value_size(uint8_t type, uint32_t count, uint32_t *vsize);
 
 /* set_metric.c */
 uint8_t *set_data_section(ldms_set_t s, uint32_t idx);
+/* Called by ldms_transaction_end() for sets with push_ctx (installed by the
+ * transport; keeps the set model free of transport code). */
+extern void (*set_push_hook)(ldms_set_t s);
 uint32_t set_curr_idx(ldms_set_t s);
 
 /* set_registry.c */

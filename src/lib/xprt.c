@@ -425,6 +425,7 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 	}
 	xprt_client_cleanup(x, -ENOTCONN);
 	xprt_server_cleanup(x);
+	xprt_push_cleanup(x);
 	if (x->auth) {
 		ldms_auth_free(x->auth);
 		x->auth = NULL;
@@ -730,8 +731,13 @@ static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 	case LDMS_CMD_SET_DELETE_REPLY:
 	case LDMS_CMD_REQ_NOTIFY:
 	case LDMS_CMD_CANCEL_NOTIFY:
-	case LDMS_CMD_CANCEL_PUSH:
 		xprt_server_recv(x, &m, now_us());
+		break;
+	case LDMS_CMD_CANCEL_PUSH:
+		xprt_push_cancel_recv(x, &m);
+		break;
+	case LDMS_CMD_PUSH_REPLY:
+		xprt_push_reply_recv(x, &m);
 		break;
 	case LDMS_CMD_DIR_REPLY:
 	case LDMS_CMD_DIR_UPDATE_REPLY:
@@ -1081,6 +1087,17 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		ldms_xprt_put(x);
 		ldms_xprt_put(x);
 	}
+}
+
+int xprt_test_accept_fd(struct ldms_listener *l, int fd)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(1)};
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (evutil_make_socket_nonblocking(fd))
+		return -errno;
+	accept_cb(l->evl, fd, (struct sockaddr *)&sa, sizeof(sa), l);
+	return 0;
 }
 
 /* accept() fails with EMFILE/ENFILE/ENOBUFS/ENOMEM while the pending

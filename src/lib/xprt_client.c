@@ -45,6 +45,7 @@ struct rset {
 	ldms_set_t set;
 	uint32_t key;
 	uint64_t addr;
+	uint64_t set_id; /* the owner's lookup set id (push registration) */
 	uint32_t map_len, meta_len, data_len, array_card;
 	int attached;
 	int updating;
@@ -75,6 +76,24 @@ ldms_t ldms_set_xprt_get(ldms_set_t s)
 		x = rs->x;
 	pthread_mutex_unlock(&rset_lock);
 	return x;
+}
+
+int xprt_client_mirror_info(ldms_set_t s, struct ldms_xprt **x, uint64_t *remote_id)
+{
+	struct rset *rs;
+	int rc = -ENOTCONN;
+
+	if (!ldms_set_is_remote(s))
+		return -EINVAL;
+	pthread_mutex_lock(&rset_lock);
+	rs = ldms_set_xprt_ctx_get(s);
+	if (rs && rs->attached) {
+		*x = ldms_xprt_get(rs->x);
+		*remote_id = rs->set_id;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&rset_lock);
+	return rc;
 }
 
 static void rset_detach(struct ldms_xprt *x, struct rset *rs)
@@ -490,6 +509,7 @@ static int mirror_get(struct ldms_xprt *x, const struct ldms_rdv_lookup *r,
 	}
 	rs->key = f->map_key;
 	rs->addr = f->addr;
+	rs->set_id = r->set_id;
 	*out = rs;
 	return 0;
 }
@@ -502,8 +522,10 @@ void xprt_client_rendezvous(struct ldms_xprt *x, const struct zap_frame *f)
 	ldms_set_t set;
 	int rc;
 
-	if (f->data_len >= 12 && wire_get_be32(f->data + 8) == LDMS_RDV_PUSH)
-		return; /* push is not used by ldms-c */
+	if (f->data_len >= 12 && wire_get_be32(f->data + 8) == LDMS_RDV_PUSH) {
+		xprt_push_rdv_recv(x, f); /* a peer registers for pushes of our set */
+		return;
+	}
 	rc = ldms_rdv_lookup_decode(f->data, f->data_len, &r);
 	if (rc) {
 		xprt_close_now(x, EPROTO, "malformed lookup rendezvous from %s", x->peer_str);

@@ -128,8 +128,9 @@ struct ldms_xprt {
 	struct xdir *dirs;
 	struct rset *rsets;
 	/* server half: maps[key] (lock: the set observer reads it from other threads) */
-	struct smap **maps;
+	struct smap **maps; /* live mappings, sorted by key */
 	uint32_t nmaps;
+	uint32_t next_key;
 	int dir_notify;	  /* lock */
 	uint64_t dir_xid; /* lock */
 	uint64_t del_seq;
@@ -193,17 +194,35 @@ int xprt_client_read_resp_check(struct ldms_xprt *x, const struct zap_frame *h);
 int xprt_client_read_resp(struct ldms_xprt *x, const struct zap_frame *h, struct evbuffer *in);
 void xprt_client_cleanup(struct ldms_xprt *x, int err);
 
+/* xprt_push.c (push, docs/push.md) */
+void xprt_push_rdv_recv(struct ldms_xprt *x, const struct zap_frame *f);
+void xprt_push_reply_recv(struct ldms_xprt *x, const struct ldms_msg *m);
+void xprt_push_cancel_recv(struct ldms_xprt *x, const struct ldms_msg *m);
+/* Drops x's push peers and registrations (io thread, from xprt_close_now). */
+void xprt_push_cleanup(struct ldms_xprt *x);
+/* xprt_server.c: the set shared with x under a lookup set id (a reference), or NULL. */
+ldms_set_t xprt_server_set_by_key(struct ldms_xprt *x, uint64_t key);
+/* xprt_client.c: endpoint (a reference) and owner's set id of an attached mirror;
+ * -EINVAL for a local set, -ENOTCONN when detached. */
+int xprt_client_mirror_info(ldms_set_t s, struct ldms_xprt **x, uint64_t *remote_id);
+
 /* Test hooks (tests/unit/test_xprt*.c). */
 /* Seconds a connection may take from TCP accept/connect to authenticated
  * (default 30, $LDMS_XPRT_HANDSHAKE_TIMEOUT at ldms_init); <= 0 disables. */
 void xprt_test_handshake_timeout_set(double seconds);
 /* Queued output above which an unsolicited frame closes the connection. */
 void xprt_test_out_max_set(size_t bytes);
+/* Serves fd (e.g. one end of a socketpair) as if l had accepted it from
+ * 127.0.0.1:1 (fuzzing the whole receive path without TCP). */
+int xprt_test_accept_fd(struct ldms_listener *l, int fd);
 /* Most sets ldms_xprt_dir_sync accumulates (0 = default, 2^20). */
 void xprt_test_dir_sync_max_set(size_t sets);
 int xprt_test_live_count(void); /* endpoint objects not yet freed */
 /* Force the credential that connections accepted from now on get after
  * authentication (-1 = use the authentication result). */
 void xprt_test_peer_cred_override(int64_t uid, int64_t gid);
+/* Push peers of an owner's set; push_set_id of a mirror's registration (0 if none). */
+int xprt_test_push_peers(ldms_set_t s);
+uint64_t xprt_test_push_id(ldms_set_t mirror);
 
 #endif

@@ -38,9 +38,8 @@ struct engine {
 	int dirty;
 	char reason[1024];
 	uint64_t retry_at; /* monotonic µs, 0 = none */
+	unsigned retries;  /* consecutive passes that needed a retry (back-off) */
 	int first;
-	int settled;
-	uint64_t settle_deadline;
 	struct samp_dir *dirs;
 	size_t n_dirs;
 	/* the last rebalance */
@@ -75,7 +74,6 @@ int engine_new(struct monitor *mon, const struct engine_opts *o, struct engine *
 	e->mon = mon;
 	e->o = *o;
 	e->first = 1;
-	e->settle_deadline = mon_mono_us() + (uint64_t)mon->o.connect_timeout_ms * 1000u + 1000000u;
 	*out = e;
 	return 0;
 }
@@ -191,6 +189,90 @@ static int carry_assign(const struct maestro_model *om, const struct rb_assign *
 	return 0;
 }
 
+int engine_daemon_unit(const struct maestro_model *m, size_t d, char *buf, size_t len)
+{
+	const struct maestro_daemon *dm = &m->daemons[d];
+	if (dm->n_agrp)
+		snprintf(buf, len, "a:%s", m->agrp[dm->agrp[0]].group);
+	else if (dm->n_sgrp)
+		snprintf(buf, len, "s:%s", m->sgrp[dm->sgrp[0]].group);
+	else
+		return -ENOENT;
+	return 0;
+}
+
+int engine_units(const struct maestro_model *m, char ***units, size_t *n)
+{
+	*n = 0;
+	*units = calloc(m->n_agrp + m->n_sgrp + 1, sizeof(char *));
+	if (!*units)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_agrp + m->n_sgrp; i++) {
+		const char *g = i < m->n_agrp ? m->agrp[i].group : m->sgrp[i - m->n_agrp].group;
+		size_t l = strlen(g) + 3;
+		if (!((*units)[i] = malloc(l)))
+			return -ENOMEM;
+		snprintf((*units)[i], l, "%c:%s", i < m->n_agrp ? 'a' : 's', g);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int owned_daemon(struct engine *e, size_t d)
+{
+	char unit[1024];
+	if (!e->o.owns)
+		return 1;
+	return !engine_daemon_unit(e->model, d, unit, sizeof(unit)) &&
+	       e->o.owns(unit, e->o.owns_arg);
+}
+
+static int owned_group(struct engine *e, size_t g)
+{
+	char unit[1024];
+	if (!e->o.owns)
+		return 1;
+	snprintf(unit, sizeof(unit), "a:%s", e->model->pgrp[g].group);
+	return e->o.owns(unit, e->o.owns_arg);
+}
+
+/* Connections for the daemons this instance manages; the groups it does not manage lose
+ * their assignment (a new owner adopts what runs). */
+static int apply_ownership(struct engine *e)
+{
+	const struct maestro_model *m = e->model;
+	mon_mark_all_removed(e->mon);
+	for (size_t i = 0; i < m->n_daemons; i++) {
+		const struct maestro_daemon *d = &m->daemons[i];
+		const struct maestro_endpoint *ep = owned_daemon(e, i) ? comm_ep(d) : NULL;
+		struct mon_daemon *md;
+		if (ep)
+			md =
+			    mon_daemon_set(e->mon, d->name, ep->host ? ep->host : d->addr, ep->port,
+					   ep->xprt, auth_plugin(&ep->auth), ep->auth.conf);
+		else
+			md = mon_daemon_set(e->mon, d->name, NULL, NULL, NULL, NULL, NULL);
+		if (!md)
+			return -ENOMEM;
+	}
+	for (size_t g = 0; g < m->n_pgrp; g++) {
+		if (owned_group(e, g))
+			continue;
+		for (size_t p = 0; p < m->pgrp[g].n; p++)
+			e->assign.prdcr[g][p] = -1;
+	}
+	return 0;
+}
+
+int engine_refresh_ownership(struct engine *e)
+{
+	if (!e->model)
+		return 0;
+	int rc = apply_ownership(e);
+	add_reason(e, "ownership changed", NULL, NULL);
+	return rc;
+}
+
 int engine_set_model(struct engine *e, struct maestro_model *m, const char *label)
 {
 	struct rb_assign na;
@@ -201,26 +283,12 @@ int engine_set_model(struct engine *e, struct maestro_model *m, const char *labe
 		rb_assign_free(&na);
 		return rc;
 	}
-	mon_mark_all_removed(e->mon);
-	for (size_t i = 0; i < m->n_daemons; i++) {
-		const struct maestro_daemon *d = &m->daemons[i];
-		const struct maestro_endpoint *ep = comm_ep(d);
-		struct mon_daemon *md;
-		if (ep)
-			md =
-			    mon_daemon_set(e->mon, d->name, ep->host ? ep->host : d->addr, ep->port,
-					   ep->xprt, auth_plugin(&ep->auth), ep->auth.conf);
-		else
-			md = mon_daemon_set(e->mon, d->name, NULL, NULL, NULL, NULL, NULL);
-		if (!md) {
-			rb_assign_free(&na);
-			return -ENOMEM;
-		}
-	}
 	rb_assign_free(&e->assign);
 	e->assign = na;
 	maestro_model_free(e->model);
 	e->model = m;
+	if ((rc = apply_ownership(e)))
+		return rc;
 	free(e->label);
 	e->label = strdup(label ? label : "");
 	dirs_clear(e);
@@ -695,6 +763,8 @@ static int pass(struct engine *e)
 
 	mlog(MLOG_INFO, "Balancing producers...");
 	for (size_t g = 0; g < m->n_pgrp; g++) {
+		if (!owned_group(e, g))
+			continue;
 		int r = e->o.by_sets && is_l1(m, g) ? balance_sets(e, g) : balance_producers(e, g);
 		if (r > 0)
 			retry = 1;
@@ -731,8 +801,17 @@ static int pass(struct engine *e)
 	     "Pass done in %.1f ms: %zu producer/set moves, %zu daemons reconfigured, %d failures "
 	     "(%s)",
 	     (double)(mon_mono_us() - t0) / 1000.0, moved, n_daemons, failures, reason);
-	if (retry)
-		e->retry_at = mon_mono_us() + (uint64_t)e->o.retry_ms * 1000u;
+	if (retry) {
+		/* a command that keeps failing is retried ever more slowly, up to 64 periods */
+		unsigned shift = e->retries < 6 ? e->retries : 6;
+		e->retries++;
+		e->retry_at = mon_mono_us() + ((uint64_t)e->o.retry_ms * 1000u << shift);
+		if (shift)
+			mlog(MLOG_INFO, "Retrying in %.1f s",
+			     (double)(e->o.retry_ms << shift) / 1000.0);
+	} else {
+		e->retries = 0;
+	}
 	if (e->o.on_status) {
 		char *js = engine_status_json(e);
 		if (js)
@@ -757,16 +836,15 @@ int engine_step(struct engine *e)
 	}
 	if (!e->model)
 		return 100;
-	if (!e->settled) {
-		/* at start-up, hear from every daemon once before balancing, so producers
-		 * that already run somewhere are seen before they are placed */
-		int waiting = 0;
-		for (size_t i = 0; i < e->mon->n; i++)
-			waiting +=
-			    e->mon->d[i]->managed && !e->mon->d[i]->removed && !e->mon->d[i]->tried;
-		if (waiting && mon_mono_us() < e->settle_deadline)
+	/* hear from every daemon maestro just began to manage (start-up, a group taken
+	 * over from another instance) before balancing, so producers that already run
+	 * somewhere are seen before they are placed */
+	uint64_t now = mon_mono_us(),
+		 settle = (uint64_t)e->mon->o.connect_timeout_ms * 1000u + 1000000u;
+	for (size_t i = 0; i < e->mon->n; i++) {
+		struct mon_daemon *d = e->mon->d[i];
+		if (d->managed && !d->removed && !d->tried && now - d->managed_at_us < settle)
 			return 50;
-		e->settled = 1;
 	}
 	for (size_t i = 0; i < e->mon->n && !e->dirty; i++) {
 		struct mon_daemon *d = e->mon->d[i];
@@ -810,6 +888,8 @@ char *engine_status_json(struct engine *e)
 		goto fail;
 	json_object_set_new(root, "pid", json_integer((json_int_t)getpid()));
 	json_object_set_new(root, "config", json_string(e->label ? e->label : ""));
+	if (e->o.instance)
+		json_object_set_new(root, "instance", json_string(e->o.instance));
 	json_object_set_new(root, "rebalance", json_string(e->o.by_sets ? "sets" : "producers"));
 	json_object_set_new(root, "time", json_real((double)mon_now_us() / 1e6));
 	for (size_t i = 0; m && i < m->n_daemons; i++) {
@@ -838,6 +918,8 @@ char *engine_status_json(struct engine *e)
 		long ag = rb_pgrp_agrp(m, g);
 		json_t *o = json_object(), *aggs = json_array(), *un = json_array();
 		json_object_set_new(o, "group", json_string(pg->group));
+		if (!owned_group(e, g))
+			json_object_set_new(o, "elsewhere", json_true());
 		size_t A = ag < 0 ? 0 : m->agrp[ag].members.count;
 		for (size_t a = 0; a < A; a++) {
 			const char *an = m->agrp[ag].members.names[a];

@@ -308,7 +308,8 @@ static void test_thread_usage(void **state)
 	assert_int_equal(ldms_pthread_tid(pthread_self()), me);
 	volatile double x = 0;
 	for (int i = 0; i < 2000000; i++)
-		x += i * 0.5;
+		x = x + i * 0.5;
+	assert_true(x > 0);
 	struct ldms_thread_usage u;
 	assert_int_equal(ldms_thread_usage_get(me, &u), 0);
 	assert_true(u.cpu_us > 0);
@@ -703,8 +704,8 @@ static const char *const dump_cfg_lines[] = {
     "storage_threads count=2",
     "load name=csv plugin=store_csv",
     "config name=csv path=${LDMSD_STATS_TMP}/csv",
-    "prdcr_add name=pr1 host=127.0.0.1 port=1 xprt=sock type=active reconnect=20s rail=2 "
-    "perm=0700",
+    ("prdcr_add name=pr1 host=127.0.0.1 port=1 xprt=sock type=active reconnect=20s rail=2 "
+     "perm=0700"),
     "updtr_add name=u1 interval=2s offset=100ms",
     "updtr_prdcr_add name=u1 regex=^pr",
     "updtr_match_add name=u1 regex=mem match=schema",
