@@ -197,10 +197,13 @@ void ldms_xprt_stats_get(struct ldms_xprt_stats *st);
  * the owner's set, without it only when the owner calls ldms_xprt_push(). The
  * bytes are applied to the mirror (bounds-checked; a new meta section is validated)
  * and cb runs on the endpoint's I/O thread once per push with status 0 (or -errno
- * when a push could not be applied) and the LDMS_UPD_F_* flags; the last call
- * after ldms_xprt_cancel_push() carries LDMS_UPD_F_PUSH_LAST. Registration needs
- * write access of the owner's credential to the mirror (0222 bits, §4.6; none/ovis
- * authentication gives root); the owner only serves peers that may read the set. */
+ * when a push could not be applied) and the LDMS_UPD_F_* flags. Every successful
+ * registration ends with exactly one call carrying LDMS_UPD_F_PUSH_LAST: status 0
+ * when the owner answered ldms_xprt_cancel_push(), -ECANCELED when a new
+ * registration of the same mirror replaced it, -ENOTCONN when the connection ended
+ * (or was already gone). Registration needs write access of the owner's credential
+ * to the mirror (0222 bits, §4.6; none/ovis authentication gives root); the owner
+ * only serves peers that may read the set. */
 #define LDMS_XPRT_PUSH_F_CHANGE 1
 #define LDMS_UPD_F_PUSH		0x10000000u
 #define LDMS_UPD_F_PUSH_LAST	0x20000000u
@@ -209,8 +212,8 @@ typedef void (*ldms_push_cb_t)(ldms_t x, ldms_set_t s, int status, uint32_t flag
 /* -EINVAL (not a mirror / no cb), -ENOTCONN, -EACCES, -ENOMEM. Registering again
  * replaces the flags and callback. */
 int ldms_xprt_register_push(ldms_set_t s, uint32_t push_flags, ldms_push_cb_t cb, void *cb_arg);
-/* Sends CANCEL_PUSH; cb is called once more with LDMS_UPD_F_PUSH_LAST (or never
- * again if the connection or the mirror is gone). -ENOENT when not registered. */
+/* Sends CANCEL_PUSH (the owner's answer brings the LAST call); without a
+ * connection the registration ends at once. -ENOENT when not registered. */
 int ldms_xprt_cancel_push(ldms_set_t s);
 /* Owner side: push s now to every peer registered for it (with or without
  * CHANGE). Returns the number of peers pushed to, or -errno. */

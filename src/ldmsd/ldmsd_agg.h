@@ -127,7 +127,8 @@ struct ldmsd_prdcr_set {
 	int64_t my_hint_interval; /* updt_hint_us we set on our mirror (our schedule) */
 	int64_t my_hint_offset;
 	uint64_t last_store_gn; /* data gn last handed to storage */
-	uint64_t updates, update_errors, busy_skips, inconsistent;
+	int push_reg;		/* LDMSD_UPDTR_PUSH_* registered with the owner; 0 = none */
+	uint64_t updates, update_errors, busy_skips, inconsistent, pushes;
 	int last_err;
 	struct ldmsd_store_snap *spare; /* a recycled snapshot (store_worker.c) */
 	pthread_mutex_t snap_lock;
@@ -185,6 +186,9 @@ struct ldmsd_prdcr *ldmsd_prdcr_find(struct ldmsd *d, const char *name);
  * of operations issued. */
 int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_t hint_interval,
 			    int64_t hint_offset, int match_hint);
+/* updtr_stop of a push updater u: cancel the push registrations of p's sets that
+ * u selects (the owners answer; p->lock NOT held). */
+void ldmsd_prdcr_push_cancel(struct ldmsd_prdcr *p, struct ldmsd_updtr *u);
 /* Hooks for other parts of ldmsd (message forwarding...): called on the I/O
  * thread after a producer connected (x usable) and before it is reset. */
 typedef void (*ldmsd_prdcr_hook_fn)(struct ldmsd_prdcr *p, ldms_t x, int connected, void *arg);

@@ -342,6 +342,8 @@ static struct ldmsd_prdcr_set *pset_add(struct ldmsd_prdcr *p, const char *name,
 static void pset_release(struct ldmsd_prdcr_set *ps)
 {
 	ps->state = LDMSD_PRDCR_SET_DELETED;
+	if (ps->push_reg && ps->set)
+		(void)ldms_xprt_cancel_push(ps->set); /* the LAST push drops its reference */
 	if (ps->published) {
 		ldms_set_unpublish(ps->set);
 		ps->published = 0;
@@ -708,28 +710,27 @@ static int pset_lookup(struct ldmsd_prdcr *p, struct ldmsd_prdcr_set *ps)
 	return rc;
 }
 
-static void update_cb(ldms_t x, ldms_set_t s, int status, void *arg)
+/* An update or a push of ps completed: count, publish our mirror, and say
+ * whether the data goes to storage. Caller holds p->lock; ps->set == s. */
+static int pset_complete(struct ldmsd_prdcr *p, struct ldmsd_prdcr_set *ps, ldms_set_t s,
+			 int status, int push)
 {
-	struct ldmsd_prdcr_set *ps = arg;
-	struct ldmsd_prdcr *p = ps->prdcr;
-	int store = 0;
-	pthread_mutex_lock(&p->lock);
-	if (ps->state == LDMSD_PRDCR_SET_DELETED || ps->set != s)
-		goto out;
-	ps->state = LDMSD_PRDCR_SET_READY;
 	if (status) {
 		ps->update_errors++;
 		if (status != ps->last_err)
-			ldms_log(LDMS_LERROR, LDMSD_UPDTR_LOG,
-				 "Error %d updating set %s from %s: %s", status, ps->inst_name,
+			ldms_log(LDMS_LERROR, LDMSD_UPDTR_LOG, "Error %d %s set %s from %s: %s",
+				 status, push ? "applying a push of" : "updating", ps->inst_name,
 				 p->name, strerror(-status));
 		ps->last_err = status;
-		goto out;
+		return 0;
 	}
 	if (ps->last_err)
 		ldms_log(LDMS_LINFO, LDMSD_UPDTR_LOG, "Set %s updates again", ps->inst_name);
 	ps->last_err = 0;
-	ps->updates++;
+	if (push)
+		ps->pushes++;
+	else
+		ps->updates++;
 	if (!ps->published) {
 		/* serve the mirror to our own peers (the next aggregation level); a name
 		 * taken by another set is retried at each update, logged once */
@@ -752,19 +753,106 @@ static void update_cb(ldms_t x, ldms_set_t s, int status, void *arg)
 	}
 	if (!ldms_set_is_consistent(s)) {
 		ps->inconsistent++;
-	} else {
-		uint64_t gn = ldms_set_data_gn_get(s);
-		if (gn != ps->last_store_gn) {
-			ps->last_store_gn = gn;
-			store = 1;
-		}
+		return 0;
 	}
-out:
-	pthread_mutex_unlock(&p->lock);
+	uint64_t gn = ldms_set_data_gn_get(s);
+	if (gn == ps->last_store_gn)
+		return 0;
+	ps->last_store_gn = gn;
+	return 1;
+}
+
+/* After p->lock is released: storage, and the next level's push registrations
+ * of our mirror (as upstream, every good update pushes the mirror). */
+static void pset_deliver(struct ldmsd_prdcr *p, struct ldmsd_prdcr_set *ps, ldms_set_t s,
+			 int status, int store)
+{
 	/* s stays valid: the transport holds a reference during the callback */
 	if (store)
 		ldmsd_strgp_update(p->d, ps, s);
+	if (!status)
+		(void)ldms_xprt_push(s);
+}
+
+static void update_cb(ldms_t x, ldms_set_t s, int status, void *arg)
+{
+	struct ldmsd_prdcr_set *ps = arg;
+	struct ldmsd_prdcr *p = ps->prdcr;
+	int store = 0, mine = 0;
+	pthread_mutex_lock(&p->lock);
+	if (ps->state != LDMSD_PRDCR_SET_DELETED && ps->set == s) {
+		mine = 1;
+		ps->state = LDMSD_PRDCR_SET_READY;
+		store = pset_complete(p, ps, s, status, 0);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (mine)
+		pset_deliver(p, ps, s, status, store);
 	ldmsd_prdcr_set_put(ps);
+}
+
+/* A push of a set registered by a push updater (on the connection's I/O thread);
+ * the registration holds a reference until its LAST call. */
+static void push_cb(ldms_t x, ldms_set_t s, int status, uint32_t flags, void *arg)
+{
+	struct ldmsd_prdcr_set *ps = arg;
+	struct ldmsd_prdcr *p = ps->prdcr;
+	int store = 0, mine = 0;
+	pthread_mutex_lock(&p->lock);
+	if (flags & LDMS_UPD_F_PUSH_LAST) {
+		if (ps->set == s && ps->push_reg) {
+			ps->push_reg = 0;
+			ldms_log(LDMS_LINFO, LDMSD_UPDTR_LOG, "Push updates of set %s ended%s%s",
+				 ps->inst_name, status ? ": " : "",
+				 status ? strerror(-status) : "");
+		}
+		pthread_mutex_unlock(&p->lock);
+		ldmsd_prdcr_set_put(ps);
+		return;
+	}
+	if (ps->state != LDMSD_PRDCR_SET_DELETED && ps->set == s) {
+		mine = 1;
+		store = pset_complete(p, ps, s, status, 1);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (mine)
+		pset_deliver(p, ps, s, status, store);
+}
+
+/* Caller holds p->lock; ps is READY and not registered. The owner pushes from
+ * now on; the registration is retried at the next run if it failed. */
+static int pset_push_register(struct ldmsd_prdcr *p, struct ldmsd_prdcr_set *ps,
+			      struct ldmsd_updtr *u)
+{
+	ldmsd_prdcr_set_get(ps);
+	int rc = ldms_xprt_register_push(
+	    ps->set, u->push == LDMSD_UPDTR_PUSH_ONCHANGE ? LDMS_XPRT_PUSH_F_CHANGE : 0, push_cb,
+	    ps);
+	if (rc) {
+		ldmsd_prdcr_set_put(ps);
+		ps->update_errors++;
+		if (rc != ps->last_err)
+			ldms_log(LDMS_LERROR, LDMSD_UPDTR_LOG, "Register push error %d Set %s: %s",
+				 rc, ps->inst_name, strerror(-rc));
+		ps->last_err = rc;
+		return rc;
+	}
+	ps->push_reg = u->push;
+	ldms_log(LDMS_LINFO, LDMSD_UPDTR_LOG, "Set %s: push updates registered (%s)", ps->inst_name,
+		 u->push == LDMSD_UPDTR_PUSH_ONCHANGE ? "onchange" : "on request");
+	return 0;
+}
+
+void ldmsd_prdcr_push_cancel(struct ldmsd_prdcr *p, struct ldmsd_updtr *u)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_sets; i++) {
+		struct ldmsd_prdcr_set *ps = p->sets[i];
+		if (ps->push_reg && ps->set &&
+		    ldmsd_regex_list_match_set(&u->match_list, ps->inst_name, ps->schema_name))
+			(void)ldms_xprt_cancel_push(ps->set);
+	}
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* Our mirror announces the schedule it is updated on (as upstream: an L2 with
@@ -815,8 +903,13 @@ int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_
 		case LDMSD_PRDCR_SET_READY:
 			if (u)
 				pset_hint_publish(ps, u, match_hint, hint_interval, hint_offset);
-			if (!pset_update(p, ps))
+			if (u && u->push) {
+				/* the owner sends the data: register once */
+				if (!ps->push_reg && !pset_push_register(p, ps, u))
+					n++;
+			} else if (!pset_update(p, ps)) {
 				n++;
+			}
 			break;
 		case LDMSD_PRDCR_SET_UPDATING:
 			ps->busy_skips++;

@@ -2,8 +2,8 @@
  * scheduler task on the wall-clock grid (interval + offset); each run looks up the
  * new sets and updates the ready ones of every matching connected producer. With
  * auto_interval, sets that carry an updt_hint_us are pulled on their own schedule
- * (one task per distinct hint). Push is not offered by ldms-c's transport: such
- * updaters pull at their interval instead (logged). */
+ * (one task per distinct hint). A push updater's runs look sets up and register
+ * push for the ready ones; the owners then send the data (docs/push.md). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -356,11 +356,6 @@ static int updtr_start_handler(struct ldmsd_req_ctxt *c)
 		return ldmsd_reply_err(c, -ENOMEM, "updtr_start: no scheduler");
 	if (!u->task && !(u->task = ldmsd_sched_task_new(s, updtr_tick, u)))
 		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	if (u->push)
-		ldms_log(LDMS_LWARN, LDMSD_UPDTR_LOG,
-			 "updater %s: push updates are not supported by the ldms-c transport; "
-			 "pulling every %" PRId64 "us instead",
-			 u->name, interval);
 	pthread_rwlock_wrlock(&c->d->agg->lock);
 	u->interval_us = interval;
 	u->offset_us = offset;
@@ -385,6 +380,15 @@ static void updtr_stop_one(struct ldmsd *d, struct ldmsd_updtr *u)
 	pthread_rwlock_unlock(&d->agg->lock);
 	/* runs from here on see STOPPING and do nothing; wait for a running one */
 	updtr_stop_tasks(u);
+	if (u->push) {
+		/* the owners stop pushing (each answers the cancel with a last push) */
+		struct ldmsd_prdcr *p;
+		pthread_rwlock_rdlock(&d->agg->lock);
+		TAILQ_FOREACH(p, &d->agg->prdcrs, link)
+		if (ldmsd_regex_list_match(&u->prdcr_list, p->name))
+			ldmsd_prdcr_push_cancel(p, u);
+		pthread_rwlock_unlock(&d->agg->lock);
+	}
 	pthread_rwlock_wrlock(&d->agg->lock);
 	u->state = LDMSD_UPDTR_STOPPED;
 	pthread_rwlock_unlock(&d->agg->lock);

@@ -130,7 +130,7 @@ static uint8_t *push_frames(const uint8_t *mem, const struct seg *segs, int nseg
 			    .flags = flags | (++fi < nfrag ? LDMS_PUSH_REPLY_F_MORE : 0),
 			    .data_off = off,
 			    .data_len = n,
-			    .data = mem + off,
+			    .data = mem ? mem + off : NULL,
 			};
 			uint32_t mlen = LDMS_PUSH_REPLY_HDR_LEN + n;
 			zap_hdr_encode(p, ZAP_MSG_SENDRECV, ZAP_SENDRECV_HDR + mlen,
@@ -231,7 +231,30 @@ int ldms_xprt_push(ldms_set_t s)
 	return n;
 }
 
-/* A deleted set pushes to nobody: drop its peers. */
+/* Ends a peer's registration with an empty PUSH_LAST (takes the reference):
+ * the client learns that no more pushes come although it did not cancel. */
+static void push_last(struct ppeer *p)
+{
+	struct seg seg = {0, 0};
+	struct ptask *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->buf = push_frames(NULL, &seg, 1, p->push_set_id,
+				     LDMS_PUSH_REPLY_F_PUSH | LDMS_PUSH_REPLY_F_LAST, &t->len);
+	if (!t || !t->buf) {
+		free(t);
+		ppeer_put(p);
+		return;
+	}
+	t->peer = p;
+	if (xprt_post(p->x->io, ptask_run, t)) {
+		ppeer_put(p);
+		free(t->buf);
+		free(t);
+	}
+}
+
+/* A deleted set pushes to nobody: its peers get a last push and are dropped. */
 static void push_observer(ldms_set_t s, enum ldms_set_event ev, void *arg)
 {
 	struct ppeer *peers = NULL, *p;
@@ -249,7 +272,7 @@ static void push_observer(ldms_set_t s, enum ldms_set_event ev, void *arg)
 	pthread_mutex_unlock(&push_lock);
 	while ((p = peers) != NULL) {
 		peers = p->next;
-		ppeer_put(p);
+		push_last(p);
 	}
 	if (put_set)
 		ldms_set_put(put_set);
@@ -564,14 +587,85 @@ static uint8_t *rdv_frame(const struct preg *r, uint32_t flags, size_t *len)
 	return buf;
 }
 
+/* The end of a registration (already out of the tables; takes the table's
+ * reference): one last callback with PUSH_LAST, on x's I/O thread. */
+static void reg_finish_now(struct preg *r, int status)
+{
+	if (r->cb)
+		r->cb(r->x, r->set, status, LDMS_UPD_F_PUSH | LDMS_UPD_F_PUSH_LAST, r->cb_arg);
+	preg_put(r);
+}
+
+struct rtask {
+	struct preg *r;
+	int status;
+	uint32_t flags;
+};
+
+static void finish_task(void *arg)
+{
+	struct rtask *t = arg;
+
+	reg_finish_now(t->r, t->status);
+	free(t);
+}
+
+/* From any thread (the caller may hold its own locks): the callback is posted. */
+static void reg_finish_post(struct preg *r, int status)
+{
+	struct rtask *t = malloc(sizeof(*t));
+
+	if (t) {
+		t->r = r;
+		t->status = status;
+		if (xprt_post(r->x->io, finish_task, t) == 0)
+			return;
+		free(t);
+	}
+	preg_put(r); /* the engine is down: nobody runs callbacks any more */
+}
+
+/* On x's I/O thread, so that it is ordered with xprt_push_cleanup(): a
+ * registration is only entered while the connection is up. */
+static void register_task(void *arg)
+{
+	struct rtask *t = arg;
+	struct preg *r = t->r, *old = NULL;
+	struct ldms_xprt *x = r->x;
+	uint8_t *frame;
+	size_t flen;
+	int rc = -ENOTCONN;
+
+	if (x->state == XS_CONNECTED) {
+		pthread_mutex_lock(&push_lock);
+		old = reg_by_set(r->set);
+		if (old)
+			reg_remove(old);
+		rc = reg_insert(r);
+		pthread_mutex_unlock(&push_lock);
+	}
+	if (old)
+		reg_finish_now(old, -ECANCELED);
+	if (rc) {
+		ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: push registration of '%s' failed: %s",
+			 x->peer_str, ldms_set_instance_name_get(r->set), strerror(-rc));
+		reg_finish_now(r, rc);
+	} else {
+		frame = rdv_frame(r, t->flags, &flen);
+		if (frame) {
+			xprt_write(x, frame, flen);
+			free(frame);
+		}
+	}
+	free(t);
+}
+
 int ldms_xprt_register_push(ldms_set_t s, uint32_t push_flags, ldms_push_cb_t cb, void *cb_arg)
 {
 	struct ldms_xprt *x = NULL;
-	struct preg *r, *old;
+	struct rtask *t;
+	struct preg *r;
 	uint64_t remote_id;
-	uint32_t flags;
-	uint8_t *frame;
-	size_t flen;
 	uid_t uid;
 	gid_t gid;
 	int rc;
@@ -592,7 +686,10 @@ int ldms_xprt_register_push(ldms_set_t s, uint32_t push_flags, ldms_push_cb_t cb
 		return -EACCES;
 	}
 	r = calloc(1, sizeof(*r));
-	if (!r) {
+	t = calloc(1, sizeof(*t));
+	if (!r || !t) {
+		free(r);
+		free(t);
 		ldms_xprt_put(x);
 		return -ENOMEM;
 	}
@@ -602,28 +699,12 @@ int ldms_xprt_register_push(ldms_set_t s, uint32_t push_flags, ldms_push_cb_t cb
 	r->remote_id = remote_id;
 	r->cb = cb;
 	r->cb_arg = cb_arg;
-	flags =
+	t->r = r;
+	t->flags =
 	    LDMS_PUSH_F_PUSH | ((push_flags & LDMS_XPRT_PUSH_F_CHANGE) ? LDMS_PUSH_F_CHANGE : 0);
-	pthread_mutex_lock(&push_lock);
-	old = reg_by_set(s);
-	if (old)
-		reg_remove(old);
-	rc = reg_insert(r);
-	pthread_mutex_unlock(&push_lock);
-	preg_put(old);
+	rc = xprt_post(x->io, register_task, t);
 	if (rc) {
-		preg_put(r);
-		return rc;
-	}
-	frame = rdv_frame(r, flags, &flen);
-	rc = frame ? xprt_post_frame(x, frame, flen) : -ENOMEM;
-	if (rc) {
-		pthread_mutex_lock(&push_lock);
-		if (reg_by_id(x, r->id) == r)
-			reg_remove(r);
-		else
-			r = NULL;
-		pthread_mutex_unlock(&push_lock);
+		free(t);
 		preg_put(r);
 	}
 	return rc;
@@ -651,15 +732,15 @@ int ldms_xprt_cancel_push(ldms_set_t s)
 	if (reg_by_id(r->x, r->id) != r || r->cancelled) {
 		rc = -ENOENT;
 	} else if (!connected) {
-		/* nobody will answer: forget it now (the table's reference) */
-		reg_remove(r);
-		atomic_fetch_sub(&r->ref, 1);
+		reg_remove(r); /* nobody will answer: end it here */
 		connected = -1;
 	} else {
 		r->cancelled = 1;
 	}
 	pthread_mutex_unlock(&push_lock);
-	if (!rc && connected > 0) {
+	if (!rc && connected < 0) {
+		reg_finish_post(r, -ENOTCONN); /* takes the table's reference */
+	} else if (!rc) {
 		frame = malloc(ZAP_SENDRECV_HDR + LDMS_CANCEL_PUSH_LEN);
 		if (frame) {
 			zap_hdr_encode(frame, ZAP_MSG_SENDRECV,
@@ -794,7 +875,7 @@ void xprt_push_cleanup(struct ldms_xprt *x)
 	}
 	while ((r = rdead) != NULL) {
 		rdead = r->hnext;
-		preg_put(r);
+		reg_finish_now(r, -ENOTCONN);
 	}
 	for (i = 0; i < nputs; i++)
 		ldms_set_put(puts[i]);

@@ -19,6 +19,7 @@
 #include "ldms/ldms_util.h"
 #include "cfgstore.h"
 #include "cfgstore_etcd.h"
+#include "coord.h"
 #include "etcd.h"
 #include "etcd_kv.h"
 #include "etcd_yaml.h"
@@ -38,7 +39,8 @@ static void on_signal(int sig)
 
 struct opts {
 	const char *cluster, *prefix, *ldms_config, *rebalance, *log_path, *log_level, *state;
-	double timeout, interval, probe_timeout, retry, request_timeout;
+	const char *member;
+	double timeout, interval, probe_timeout, retry, request_timeout, member_ttl;
 	int status, json, debug, start_aggs;
 };
 
@@ -65,6 +67,11 @@ static void usage(FILE *f)
 	    "  --retry SEC             reconnect / retry period (default 1)\n"
 	    "  --log FILE              log file (default stderr)\n"
 	    "  --log-level LEVEL       debug, info (default), warning, error, critical\n"
+	    "  --member HOST:PORT      several instances (maestro_members in the etcd YAML):\n"
+	    "                          which entry this instance is (default: the one whose\n"
+	    "                          host is this host's name)\n"
+	    "  --member-ttl SEC        lease of an instance: its groups move to the others\n"
+	    "                          this long after it died (default 5)\n"
 	    "  --state FILE            where the state for --status is written (embedded\n"
 	    "                          default: <ldms_config>.status.json)\n"
 	    "  --status                print the running maestro's state and exit\n"
@@ -81,6 +88,7 @@ struct publisher {
 	const char *path;
 	struct etcd_client *etcd;
 	char *etcd_key;
+	struct coord *coord; /* several instances: the status lives as long as the lease */
 	pthread_t th;
 	int started;
 };
@@ -122,7 +130,10 @@ static void *publisher_main(void *arg)
 		}
 		if (p->etcd) {
 			struct ldms_err err = {0};
-			int rc = etcd_put(p->etcd, p->etcd_key, js, 0, NULL, &err);
+			int64_t lease = p->coord ? coord_lease(p->coord) : 0;
+			int rc = p->coord && !lease
+				     ? 0 /* not joined (yet): nothing to say as an instance */
+				     : etcd_put(p->etcd, p->etcd_key, js, lease, NULL, &err);
 			if (rc && !etcd_failed)
 				mlog(MLOG_WARNING, "Cannot store the state in etcd (%s): %s",
 				     p->etcd_key, err.msg);
@@ -148,6 +159,16 @@ static void publish(const char *json, void *arg)
 	p->pending = dup;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->lock);
+}
+
+static void wake_mon(void *arg)
+{
+	mon_wake(arg);
+}
+
+static int owns_unit(const char *unit, void *arg)
+{
+	return coord_owns(arg, unit);
 }
 
 /* ---- configuration sources ------------------------------------------------------------------ */
@@ -209,6 +230,7 @@ static int load_file(struct file_src *fs, struct engine *e)
 
 struct etcd_src {
 	struct cfgstore *store;
+	struct coord *coord;
 	atomic_int pending;
 	atomic_int failing;
 	uint64_t gen;
@@ -242,6 +264,14 @@ static int load_etcd(struct etcd_src *s, struct engine *e)
 	uint64_t gen = 0;
 	maestro_kvlist_init(&kvs);
 	int rc = cfgstore_read(s->store, &kvs, &gen, &err);
+	if (rc == -ENOENT) {
+		if (!atomic_exchange(&s->failing, 1))
+			mlog(MLOG_WARNING,
+			     "No cluster configuration stored under this prefix yet (load one with "
+			     "maestro_ctrl --cluster ... --prefix ...); waiting for it");
+		maestro_kvlist_free(&kvs);
+		return rc;
+	}
 	if (rc) {
 		if (!atomic_exchange(&s->failing, 1))
 			mlog(MLOG_ERROR, "Unable to connect to etcd: %s%s", err.msg,
@@ -266,6 +296,20 @@ static int load_etcd(struct etcd_src *s, struct engine *e)
 	}
 	if (s->have_model)
 		mlog(MLOG_INFO, "Change in etcd cluster configuration. Reconfiguring...");
+	if (s->coord) {
+		char **units = NULL;
+		size_t nu = 0;
+		rc = engine_units(m, &units, &nu);
+		if (!rc)
+			rc = coord_set_units(s->coord, (const char *const *)units, nu);
+		for (size_t i = 0; units && i < nu; i++)
+			free(units[i]);
+		free(units);
+		if (rc) {
+			maestro_model_free(m);
+			return rc;
+		}
+	}
 	char label[64];
 	snprintf(label, sizeof(label), "generation %llu", (unsigned long long)gen);
 	rc = engine_set_model(e, m, label);
@@ -399,16 +443,19 @@ static char *state_path_for(const char *ldms_config)
 	return p;
 }
 
-static int etcd_status_key(const char *prefix, char **key, struct ldms_err *err)
+/* /P/maestro/status, or /P/maestro/status/<instance> with several instances */
+static int etcd_status_key(const char *prefix, const char *instance, char **key,
+			   struct ldms_err *err)
 {
 	char *root = NULL;
 	int rc = cfgstore_etcd_root(prefix, &root, err);
 	if (rc)
 		return rc;
-	size_t n = strlen(root) + 32;
+	size_t n = strlen(root) + 32 + (instance ? strlen(instance) : 0);
 	*key = malloc(n);
 	if (*key)
-		snprintf(*key, n, "%s/maestro/status", root);
+		snprintf(*key, n, "%s/maestro/status%s%s", root, instance ? "/" : "",
+			 instance ? instance : "");
 	free(root);
 	return *key ? 0 : -ENOMEM;
 }
@@ -440,27 +487,38 @@ static int cmd_status(const struct opts *o)
 		struct etcd_client *c = NULL;
 		struct ldms_err err = {0};
 		char *key = NULL;
-		struct etcd_kv kv = {0};
+		struct etcd_range_result r = {0};
 		int rc = etcd_yaml_load(o->cluster, &y, &err);
 		if (!rc) {
 			rc = etcd_yaml_client(&y, &c, &err);
 			etcd_yaml_free(&y);
 		}
 		if (!rc)
-			rc = etcd_status_key(o->prefix, &key, &err);
+			rc = etcd_status_key(o->prefix, NULL, &key, &err);
+		/* the single instance's key and every instance's key below it */
+		struct etcd_range_opts ro = {.spec = {.prefix = 1}};
 		if (!rc)
-			rc = etcd_get(c, key, &kv, NULL, &err);
+			rc = etcd_range(c, key, &ro, &r, &err);
+		if (!rc && !r.count)
+			rc = -ENOENT;
 		if (rc) {
 			fprintf(stderr, "maestro: cannot read the state from etcd: %s\n",
 				rc == -ENOENT ? "no state stored (is maestro running?)" : err.msg);
+			etcd_range_result_free(&r);
 			etcd_client_free(c);
 			free(key);
 			return 1;
 		}
-		text = strdup(kv.value);
-		etcd_kv_free(&kv);
+		int ret = 0;
+		for (size_t i = 0; i < r.count; i++) {
+			if (i && !o->json)
+				printf("\n");
+			ret |= print_status(r.kvs[i].value, o->json);
+		}
+		etcd_range_result_free(&r);
 		etcd_client_free(c);
 		free(key);
+		return ret;
 	} else {
 		fprintf(
 		    stderr,
@@ -504,6 +562,8 @@ enum {
 	O_VERSION,
 	O_DEBUG,
 	O_START_AGGS,
+	O_MEMBER,
+	O_MEMBER_TTL,
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -526,6 +586,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"version", required_argument, NULL, O_VERSION},
 	    {"debug", no_argument, NULL, O_DEBUG},
 	    {"start-aggregators", no_argument, NULL, O_START_AGGS},
+	    {"member", required_argument, NULL, O_MEMBER},
+	    {"member-ttl", required_argument, NULL, O_MEMBER_TTL},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	int c;
@@ -587,6 +649,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_START_AGGS:
 			o->start_aggs = 1;
 			break;
+		case O_MEMBER:
+			o->member = optarg;
+			break;
+		case O_MEMBER_TTL:
+			if (parse_sec("--member-ttl", optarg, &o->member_ttl))
+				return 2;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -607,8 +676,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {
-	    .timeout = 15, .interval = 1, .probe_timeout = 3, .retry = 1, .request_timeout = 5};
+	struct opts o = {.timeout = 15,
+			 .interval = 1,
+			 .probe_timeout = 3,
+			 .retry = 1,
+			 .request_timeout = 5,
+			 .member_ttl = 5};
 	int rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc;
@@ -667,6 +740,8 @@ int main(int argc, char **argv)
 	struct etcd_src es = {0};
 	struct file_src fs = {0};
 	char *state_path = NULL;
+	char *instance = NULL;
+	uint64_t coord_seen = 0;
 	int exit_rc = 1;
 	if (mon_new(&mo, &mon))
 		goto out;
@@ -683,10 +758,23 @@ int main(int argc, char **argv)
 			mlog(MLOG_ERROR, "%s", ldms_err_str(&err, buf, sizeof(buf)));
 			goto out;
 		}
-		if (y.has_maestro_members)
-			mlog(MLOG_WARNING,
-			     "maestro_members: multi-instance mode is not implemented "
-			     "by this maestro; running as the only instance");
+		char *self = NULL;
+		if (y.has_maestro_members && y.n_maestro_members) {
+			if (coord_self_id(&y, o.member, &self, &err)) {
+				mlog(MLOG_ERROR, "%s", err.msg);
+				etcd_yaml_free(&y);
+				goto out;
+			}
+			if (coord_start(&y, o.prefix, self, (int)(o.member_ttl + 0.5), 500,
+					wake_mon, mon, &es.coord, &err)) {
+				mlog(MLOG_ERROR, "Cannot start the multi-instance coordination: %s",
+				     err.msg);
+				free(self);
+				etcd_yaml_free(&y);
+				goto out;
+			}
+			instance = self;
+		}
 		etcd_yaml_free(&y);
 		if (cfgstore_open_etcd(o.cluster, o.prefix, &es.store, &err)) {
 			char buf[1024];
@@ -695,10 +783,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		pub.etcd = cfgstore_etcd_client(es.store);
-		if (etcd_status_key(o.prefix, &pub.etcd_key, &err))
+		if (etcd_status_key(o.prefix, instance, &pub.etcd_key, &err))
 			goto out;
 	}
 	pub.path = state_path;
+	pub.coord = es.coord;
 	if (!pthread_create(&pub.th, NULL, publisher_main, &pub))
 		pub.started = 1;
 
@@ -708,6 +797,9 @@ int main(int argc, char **argv)
 	    .dir_timeout_ms = mo.request_timeout_ms,
 	    .on_status = publish,
 	    .status_arg = &pub,
+	    .owns = es.coord ? owns_unit : NULL,
+	    .owns_arg = es.coord,
+	    .instance = instance,
 	};
 	if (engine_new(mon, &eo, &eng))
 		goto out;
@@ -749,6 +841,13 @@ int main(int argc, char **argv)
 			next_etcd_try = now + (uint64_t)mo.retry_ms * 1000u;
 			load_etcd(&es, eng);
 		}
+		if (es.coord && coord_epoch(es.coord) != coord_seen) {
+			coord_seen = coord_epoch(es.coord);
+			char *mem = coord_members(es.coord);
+			mlog(MLOG_INFO, "Instances: %s", mem ? mem : "?");
+			free(mem);
+			engine_refresh_ownership(eng);
+		}
 		int ms = engine_step(eng);
 		mon_wait(mon, ms);
 	}
@@ -764,11 +863,14 @@ out:
 	}
 	free(pub.pending);
 	free(pub.etcd_key);
+	if (es.coord)
+		coord_stop(es.coord); /* gives its groups back at once (lease revoked) */
 	if (es.store)
 		cfgstore_close(es.store); /* its watch thread wakes mon: stop it first */
 	engine_free(eng);
 	mon_free(mon);
 	free(state_path);
+	free(instance);
 	mlog_close();
 	return exit_rc;
 }

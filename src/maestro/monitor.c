@@ -269,6 +269,10 @@ struct mon_daemon *mon_daemon_set(struct monitor *m, const char *name, const cha
 		d->synced = 0;
 		d->next_connect_us = 0;
 	}
+	if (managed && !d->managed) {
+		d->tried = 0;
+		d->managed_at_us = mon_mono_us();
+	}
 	set_str(&d->host, host);
 	set_str(&d->port, port);
 	set_str(&d->xprt, xprt ? xprt : "sock");

@@ -64,13 +64,16 @@ struct mon_daemon {
 	unsigned gen; /* connection generation (stale callbacks are ignored) */
 	uint64_t next_connect_us;
 	int ever_up;
-	int tried;	 /* the first connection attempt has finished */
-	int changed;	 /* health changed since the engine last looked */
-	int warned_down; /* "Could not connect" logged for this outage */
+	int tried;		/* the first connection attempt has finished */
+	uint64_t managed_at_us; /* monotonic: when maestro began to manage it */
+	int changed;		/* health changed since the engine last looked */
+	int warned_down;	/* "Could not connect" logged for this outage */
 	uint64_t next_probe_us;
 	int64_t cfg_expect;   /* counter after maestro's last push, -1 unknown */
 	uint64_t cfg_read_us; /* when cfg_expect was read (older probes do not count) */
 	int synced;	      /* `applied` holds what the daemon has */
+	int in_sync;	      /* `applied` is exactly the wanted state (engine's fast path) */
+	uint64_t in_sync_gen; /* ... for this model generation */
 	struct rb_state applied;
 	int retry;	  /* last push had failures */
 	char *last_error; /* last failed command and reply, for --status */

@@ -38,9 +38,9 @@ struct engine {
 	int dirty;
 	char reason[1024];
 	uint64_t retry_at; /* monotonic µs, 0 = none */
+	unsigned retries;  /* consecutive passes that needed a retry (back-off) */
 	int first;
-	int settled;
-	uint64_t settle_deadline;
+	uint64_t model_gen; /* bumped with every model (the fast path needs the same one) */
 	struct samp_dir *dirs;
 	size_t n_dirs;
 	/* the last rebalance */
@@ -75,7 +75,6 @@ int engine_new(struct monitor *mon, const struct engine_opts *o, struct engine *
 	e->mon = mon;
 	e->o = *o;
 	e->first = 1;
-	e->settle_deadline = mon_mono_us() + (uint64_t)mon->o.connect_timeout_ms * 1000u + 1000000u;
 	*out = e;
 	return 0;
 }
@@ -191,6 +190,90 @@ static int carry_assign(const struct maestro_model *om, const struct rb_assign *
 	return 0;
 }
 
+int engine_daemon_unit(const struct maestro_model *m, size_t d, char *buf, size_t len)
+{
+	const struct maestro_daemon *dm = &m->daemons[d];
+	if (dm->n_agrp)
+		snprintf(buf, len, "a:%s", m->agrp[dm->agrp[0]].group);
+	else if (dm->n_sgrp)
+		snprintf(buf, len, "s:%s", m->sgrp[dm->sgrp[0]].group);
+	else
+		return -ENOENT;
+	return 0;
+}
+
+int engine_units(const struct maestro_model *m, char ***units, size_t *n)
+{
+	*n = 0;
+	*units = calloc(m->n_agrp + m->n_sgrp + 1, sizeof(char *));
+	if (!*units)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_agrp + m->n_sgrp; i++) {
+		const char *g = i < m->n_agrp ? m->agrp[i].group : m->sgrp[i - m->n_agrp].group;
+		size_t l = strlen(g) + 3;
+		if (!((*units)[i] = malloc(l)))
+			return -ENOMEM;
+		snprintf((*units)[i], l, "%c:%s", i < m->n_agrp ? 'a' : 's', g);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int owned_daemon(struct engine *e, size_t d)
+{
+	char unit[1024];
+	if (!e->o.owns)
+		return 1;
+	return !engine_daemon_unit(e->model, d, unit, sizeof(unit)) &&
+	       e->o.owns(unit, e->o.owns_arg);
+}
+
+static int owned_group(struct engine *e, size_t g)
+{
+	char unit[1024];
+	if (!e->o.owns)
+		return 1;
+	snprintf(unit, sizeof(unit), "a:%s", e->model->pgrp[g].group);
+	return e->o.owns(unit, e->o.owns_arg);
+}
+
+/* Connections for the daemons this instance manages; the groups it does not manage lose
+ * their assignment (a new owner adopts what runs). */
+static int apply_ownership(struct engine *e)
+{
+	const struct maestro_model *m = e->model;
+	mon_mark_all_removed(e->mon);
+	for (size_t i = 0; i < m->n_daemons; i++) {
+		const struct maestro_daemon *d = &m->daemons[i];
+		const struct maestro_endpoint *ep = owned_daemon(e, i) ? comm_ep(d) : NULL;
+		struct mon_daemon *md;
+		if (ep)
+			md =
+			    mon_daemon_set(e->mon, d->name, ep->host ? ep->host : d->addr, ep->port,
+					   ep->xprt, auth_plugin(&ep->auth), ep->auth.conf);
+		else
+			md = mon_daemon_set(e->mon, d->name, NULL, NULL, NULL, NULL, NULL);
+		if (!md)
+			return -ENOMEM;
+	}
+	for (size_t g = 0; g < m->n_pgrp; g++) {
+		if (owned_group(e, g))
+			continue;
+		for (size_t p = 0; p < m->pgrp[g].n; p++)
+			e->assign.prdcr[g][p] = -1;
+	}
+	return 0;
+}
+
+int engine_refresh_ownership(struct engine *e)
+{
+	if (!e->model)
+		return 0;
+	int rc = apply_ownership(e);
+	add_reason(e, "ownership changed", NULL, NULL);
+	return rc;
+}
+
 int engine_set_model(struct engine *e, struct maestro_model *m, const char *label)
 {
 	struct rb_assign na;
@@ -201,26 +284,13 @@ int engine_set_model(struct engine *e, struct maestro_model *m, const char *labe
 		rb_assign_free(&na);
 		return rc;
 	}
-	mon_mark_all_removed(e->mon);
-	for (size_t i = 0; i < m->n_daemons; i++) {
-		const struct maestro_daemon *d = &m->daemons[i];
-		const struct maestro_endpoint *ep = comm_ep(d);
-		struct mon_daemon *md;
-		if (ep)
-			md =
-			    mon_daemon_set(e->mon, d->name, ep->host ? ep->host : d->addr, ep->port,
-					   ep->xprt, auth_plugin(&ep->auth), ep->auth.conf);
-		else
-			md = mon_daemon_set(e->mon, d->name, NULL, NULL, NULL, NULL, NULL);
-		if (!md) {
-			rb_assign_free(&na);
-			return -ENOMEM;
-		}
-	}
 	rb_assign_free(&e->assign);
 	e->assign = na;
 	maestro_model_free(e->model);
 	e->model = m;
+	e->model_gen++;
+	if ((rc = apply_ownership(e)))
+		return rc;
 	free(e->label);
 	e->label = strdup(label ? label : "");
 	dirs_clear(e);
@@ -301,6 +371,7 @@ static void sync_daemons(struct engine *e)
 		rb_state_free(&md->applied);
 		md->applied = got;
 		md->synced = 1;
+		md->in_sync = 0;
 		md->cfg_expect = -1;
 		if (got.n)
 			mlog(MLOG_INFO, "%s runs %zu of maestro's objects: adopted", md->name,
@@ -582,13 +653,84 @@ static void log_plan(const char *daemon, const struct rb_cmdlist *pre,
 
 struct plan {
 	struct mon_daemon *md;
+	int fast; /* only producer starts/stops, applied patched in place */
 	struct rb_state want;
 	struct rb_cmdlist pre, post;
 	unsigned char *fpre, *fpost;
 	int broken;
 };
 
-static int push_all(struct engine *e, size_t *n_daemons)
+/* The fast path of a daemon maestro knows to be exactly as wanted, for a pass that only
+ * moved producers: prdcr_start/prdcr_stop for the producers whose assignment changed
+ * (snap -> now) where this daemon is concerned, without recomputing its whole state (an
+ * aggregator holds every producer of its group: thousands of objects). 0 = done, 1 = the
+ * full path is needed. */
+static int fast_plan(struct engine *e, size_t i, long *const *snap, struct plan *p)
+{
+	const struct maestro_model *m = e->model;
+	const struct maestro_daemon *dm = &m->daemons[i];
+	struct mon_daemon *md = p->md;
+	if (!md->in_sync || md->in_sync_gen != e->model_gen || e->o.by_sets || !snap)
+		return 1;
+	for (size_t k = 0; k < dm->n_agrp; k++) {
+		const struct maestro_agg_group *ag = &m->agrp[dm->agrp[k]];
+		long me = ldms_hostlist_find_sorted(&ag->members, dm->name);
+		for (size_t g = 0; g < m->n_pgrp; g++) {
+			if (strcmp(m->pgrp[g].group, ag->group))
+				continue;
+			for (size_t q = 0; q < m->pgrp[g].n; q++) {
+				long was = snap[g][q], now = e->assign.prdcr[g][q];
+				if (was == now || (was != me && now != me))
+					continue;
+				const char *name = m->pgrp[g].p[q].name;
+				struct rb_obj *o = rb_state_find(&md->applied, RB_PRDCR, name);
+				if (!o)
+					continue; /* e.g. an advertised producer: not ours */
+				int run = now == me;
+				if (o->run == run)
+					continue;
+				char line[1024];
+				snprintf(line, sizeof(line), "%s name=%s",
+					 run ? "prdcr_start" : "prdcr_stop", name);
+				struct rb_cmdlist *l = run ? &p->post : &p->pre;
+				if (rb_cmd_add_line(
+					l, line, RB_OK_EBUSY | (run ? RB_OK_EEXIST : RB_OK_ENOENT)))
+					return 1;
+				l->c[l->n - 1].kind = RB_PRDCR;
+				if (!(l->c[l->n - 1].key = strdup(name)))
+					return 1;
+			}
+		}
+	}
+	p->fast = 1;
+	if (p->pre.n + p->post.n)
+		mlog(MLOG_DEBUG, "%s: %zu producer stops, %zu starts (only moves)", dm->name,
+		     p->pre.n, p->post.n);
+	return 0;
+}
+
+/* after a fast push: applied follows every command that succeeded */
+static void fast_commit(struct plan *p)
+{
+	int failed = 0;
+	for (int ph = 0; ph < 2; ph++) {
+		struct rb_cmdlist *l = ph ? &p->post : &p->pre;
+		unsigned char *f = ph ? p->fpost : p->fpre;
+		for (size_t k = 0; k < l->n; k++) {
+			if (f[k]) {
+				failed = 1;
+				continue;
+			}
+			struct rb_obj *o = rb_state_find(&p->md->applied, RB_PRDCR, l->c[k].key);
+			if (o)
+				o->run = l->c[k].req == LDMSD_PRDCR_START_REQ;
+		}
+	}
+	if (failed)
+		p->md->in_sync = 0;
+}
+
+static int push_all(struct engine *e, long *const *snap, size_t *n_daemons)
 {
 	const struct maestro_model *m = e->model;
 	struct plan *pl = calloc(m->n_daemons ? m->n_daemons : 1, sizeof(*pl));
@@ -604,13 +746,27 @@ static int push_all(struct engine *e, size_t *n_daemons)
 		struct mon_daemon *md = mdaemon(e, m->daemons[i].name);
 		if (!usable(md))
 			continue;
-		if (rb_desired(m, &e->assign, i, &p->want))
-			continue;
-		if (rb_state_equal(&md->applied, &p->want))
-			continue;
-		if (rb_diff(&md->applied, &p->want, 0, &p->pre, &p->post))
-			continue;
 		p->md = md;
+		if (fast_plan(e, i, snap, p) == 0) {
+			if (!p->pre.n && !p->post.n) {
+				p->md = NULL;
+				continue;
+			}
+		} else {
+			rb_cmdlist_free(&p->pre);
+			rb_cmdlist_free(&p->post);
+			p->md = NULL;
+			if (rb_desired(m, &e->assign, i, &p->want))
+				continue;
+			if (rb_state_equal(&md->applied, &p->want)) {
+				md->in_sync = 1;
+				md->in_sync_gen = e->model_gen;
+				continue;
+			}
+			if (rb_diff(&md->applied, &p->want, 0, &p->pre, &p->post))
+				continue;
+			p->md = md;
+		}
 		p->fpre = calloc(p->pre.n + 1, 1);
 		p->fpost = calloc(p->post.n + 1, 1);
 		if (!p->fpre || !p->fpost)
@@ -635,20 +791,29 @@ static int push_all(struct engine *e, size_t *n_daemons)
 	}
 	for (size_t i = 0; i < m->n_daemons; i++) {
 		struct plan *p = &pl[i];
-		if (p->md && !p->broken && p->md->health == MON_UP) {
+		if (p->md && !p->broken && p->md->health == MON_UP && p->fast) {
+			fast_commit(p);
+			mon_read_cntr(e->mon, p->md);
+			(*n_daemons)++;
+		} else if (p->md && !p->broken && p->md->health == MON_UP) {
 			struct rb_state next;
+			int failed = 0;
 			if (!rb_state_copy(&next, &p->want)) {
 				for (int ph = 0; ph < 2; ph++) {
 					struct rb_cmdlist *l = ph ? &p->post : &p->pre;
 					unsigned char *f = ph ? p->fpost : p->fpre;
 					for (size_t k = 0; k < l->n; k++)
-						if (f[k] && l->c[k].kind >= 0)
+						if (f[k] && l->c[k].kind >= 0) {
+							failed = 1;
 							rb_state_restore(&next, &p->md->applied,
 									 (enum rb_kind)l->c[k].kind,
 									 l->c[k].key);
+						}
 				}
 				rb_state_free(&p->md->applied);
 				p->md->applied = next;
+				p->md->in_sync = !failed;
+				p->md->in_sync_gen = e->model_gen;
 			} else {
 				p->md->synced = 0;
 			}
@@ -681,6 +846,19 @@ static int pass(struct engine *e)
 		e->first = 0;
 	}
 	mlog(MLOG_INFO, "Rebalance cluster... (%s)", e->reason);
+	/* the assignment before this pass: the fast path pushes only what changed */
+	long **snap = calloc(m->n_pgrp + 1, sizeof(*snap));
+	for (size_t g = 0; snap && g < m->n_pgrp; g++) {
+		snap[g] = malloc((m->pgrp[g].n + 1) * sizeof(long));
+		if (!snap[g]) {
+			for (size_t k = 0; k < g; k++)
+				free(snap[k]);
+			free(snap);
+			snap = NULL;
+			break;
+		}
+		memcpy(snap[g], e->assign.prdcr[g], m->pgrp[g].n * sizeof(long));
+	}
 	sync_daemons(e);
 	size_t moved_before = e->last_moved;
 	char reason[1024];
@@ -695,6 +873,8 @@ static int pass(struct engine *e)
 
 	mlog(MLOG_INFO, "Balancing producers...");
 	for (size_t g = 0; g < m->n_pgrp; g++) {
+		if (!owned_group(e, g))
+			continue;
 		int r = e->o.by_sets && is_l1(m, g) ? balance_sets(e, g) : balance_producers(e, g);
 		if (r > 0)
 			retry = 1;
@@ -702,7 +882,10 @@ static int pass(struct engine *e)
 			mlog(MLOG_ERROR, "Balancing %s failed: %s", m->pgrp[g].group, strerror(-r));
 	}
 	size_t n_daemons = 0;
-	int failures = push_all(e, &n_daemons);
+	int failures = push_all(e, snap, &n_daemons);
+	for (size_t g = 0; snap && g < m->n_pgrp; g++)
+		free(snap[g]);
+	free(snap);
 	if (failures)
 		retry = 1;
 	size_t moved = e->last_moved;
@@ -731,8 +914,17 @@ static int pass(struct engine *e)
 	     "Pass done in %.1f ms: %zu producer/set moves, %zu daemons reconfigured, %d failures "
 	     "(%s)",
 	     (double)(mon_mono_us() - t0) / 1000.0, moved, n_daemons, failures, reason);
-	if (retry)
-		e->retry_at = mon_mono_us() + (uint64_t)e->o.retry_ms * 1000u;
+	if (retry) {
+		/* a command that keeps failing is retried ever more slowly, up to 64 periods */
+		unsigned shift = e->retries < 6 ? e->retries : 6;
+		e->retries++;
+		e->retry_at = mon_mono_us() + ((uint64_t)e->o.retry_ms * 1000u << shift);
+		if (shift)
+			mlog(MLOG_INFO, "Retrying in %.1f s",
+			     (double)(e->o.retry_ms << shift) / 1000.0);
+	} else {
+		e->retries = 0;
+	}
 	if (e->o.on_status) {
 		char *js = engine_status_json(e);
 		if (js)
@@ -757,16 +949,15 @@ int engine_step(struct engine *e)
 	}
 	if (!e->model)
 		return 100;
-	if (!e->settled) {
-		/* at start-up, hear from every daemon once before balancing, so producers
-		 * that already run somewhere are seen before they are placed */
-		int waiting = 0;
-		for (size_t i = 0; i < e->mon->n; i++)
-			waiting +=
-			    e->mon->d[i]->managed && !e->mon->d[i]->removed && !e->mon->d[i]->tried;
-		if (waiting && mon_mono_us() < e->settle_deadline)
+	/* hear from every daemon maestro just began to manage (start-up, a group taken
+	 * over from another instance) before balancing, so producers that already run
+	 * somewhere are seen before they are placed */
+	uint64_t now = mon_mono_us(),
+		 settle = (uint64_t)e->mon->o.connect_timeout_ms * 1000u + 1000000u;
+	for (size_t i = 0; i < e->mon->n; i++) {
+		struct mon_daemon *d = e->mon->d[i];
+		if (d->managed && !d->removed && !d->tried && now - d->managed_at_us < settle)
 			return 50;
-		e->settled = 1;
 	}
 	for (size_t i = 0; i < e->mon->n && !e->dirty; i++) {
 		struct mon_daemon *d = e->mon->d[i];
@@ -810,6 +1001,8 @@ char *engine_status_json(struct engine *e)
 		goto fail;
 	json_object_set_new(root, "pid", json_integer((json_int_t)getpid()));
 	json_object_set_new(root, "config", json_string(e->label ? e->label : ""));
+	if (e->o.instance)
+		json_object_set_new(root, "instance", json_string(e->o.instance));
 	json_object_set_new(root, "rebalance", json_string(e->o.by_sets ? "sets" : "producers"));
 	json_object_set_new(root, "time", json_real((double)mon_now_us() / 1e6));
 	for (size_t i = 0; m && i < m->n_daemons; i++) {
@@ -838,6 +1031,8 @@ char *engine_status_json(struct engine *e)
 		long ag = rb_pgrp_agrp(m, g);
 		json_t *o = json_object(), *aggs = json_array(), *un = json_array();
 		json_object_set_new(o, "group", json_string(pg->group));
+		if (!owned_group(e, g))
+			json_object_set_new(o, "elsewhere", json_true());
 		size_t A = ag < 0 ? 0 : m->agrp[ag].members.count;
 		for (size_t a = 0; a < A; a++) {
 			const char *an = m->agrp[ag].members.names[a];

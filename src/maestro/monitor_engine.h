@@ -19,7 +19,20 @@ struct engine_opts {
 	/* called after every pass that changed something, with the status JSON */
 	void (*on_status)(const char *json, void *arg);
 	void *status_arg;
+	/* several instances: whether this one manages a unit ("a:<aggregator group>",
+	 * "s:<sampler group>", coord.h); NULL = everything */
+	int (*owns)(const char *unit, void *arg);
+	void *owns_arg;
+	const char *instance; /* this instance's id, for the status */
 };
+
+/* The unit a daemon belongs to (its first aggregator group, else its first sampler
+ * group) into buf; 0, or -ENOENT for a daemon in no group. */
+int engine_daemon_unit(const struct maestro_model *m, size_t d, char *buf, size_t len);
+/* The units of a model (aggregator groups, then sampler groups), malloc'ed strings. */
+int engine_units(const struct maestro_model *m, char ***units, size_t *n);
+/* Ownership changed (several instances): manage exactly the owned daemons. */
+int engine_refresh_ownership(struct engine *e);
 
 int engine_new(struct monitor *mon, const struct engine_opts *o, struct engine **out);
 void engine_free(struct engine *e);

@@ -279,7 +279,7 @@ def test_etcd_mode(cluster, etcd, tmp_path):
         scenario(c, m, reload, "etcd")
         assert "Change in etcd cluster configuration. Reconfiguring..." in m.log()
         # the state is kept under the prefix
-        assert etcd.get("/e2e/maestro/status")
+        assert json.loads(etcd.get("/e2e/maestro/status")[0])["pid"] == m.pid
     finally:
         m.stop()
 
@@ -305,6 +305,99 @@ def test_etcd_unreachable_keeps_daemons(cluster, etcd, tmp_path):
         assert "etcd unreachable" in m.log() or "Unable to connect to etcd" in m.log()
     finally:
         m.stop()
+
+
+def test_multi_instance(cluster, etcd, tmp_path):
+    """Two maestro instances (maestro_members): every daemon is managed by exactly one;
+    when one dies its groups are taken over after its lease without moving a producer;
+    the survivor handles an L1 failure; the dead one back takes its groups again, still
+    without moving anything."""
+    c = cluster
+    ey = etcd.etcd_yaml(tmp_path / "etcd.yaml")
+    with open(ey, "a") as f:
+        f.write("maestro_members:\n  - host: 127.0.0.1\n    port: 4411\n"
+                "  - host: 127.0.0.1\n    port: 4412\n")
+    c.write_yaml()
+    ctrl_load(ey, c.yaml_path, "e2e")
+    ids = ["127.0.0.1:4411", "127.0.0.1:4412"]
+    ms = [Maestro(tmp_path, ["--cluster", ey, "--prefix", "e2e", "--member", i,
+                             "--member-ttl", "3"], [], name="maestro-" + i[-4:]) for i in ids]
+
+    def states():
+        out = {}
+        for i in ids:
+            v = etcd.get("/e2e/maestro/status/" + i)[0]
+            out[i] = json.loads(v) if v else None
+        return out
+
+    def managers():
+        """{daemon: [instances that have it up]} and the L1 assignment of its manager"""
+        who, assign = {}, None
+        for i, st in states().items():
+            if not st:
+                continue
+            for d in st["daemons"]:
+                if d["health"] == "up":
+                    who.setdefault(d["name"], []).append(i)
+            for g in st["groups"]:
+                if g["group"].startswith("l1-") and not g.get("elsewhere"):
+                    assign = {a["name"]: sorted(a["producers"]) for a in g["aggregators"]}
+        return who, assign
+
+    def split_ok(live):
+        who, assign = managers()
+        if sorted(who) != sorted(c.names) or any(len(v) != 1 for v in who.values()):
+            return None
+        if not all(v[0] in live for v in who.values()):
+            return None
+        if not assign or sum(len(v) for v in assign.values()) != N_SAMP:
+            return None
+        return who, assign
+
+    try:
+        for m in ms:
+            m.start()
+        who, assign = wait_until(lambda: split_ok(ids), 40, "the daemons split over 2 instances")
+        assert len(set(v[0] for v in who.values())) == 2, "both instances manage something"
+        wait_until(lambda: all_stored(c), 40, "rows of every sampler at L2")
+        running = {a: c.running_producers(a) for a in c.l1}
+        first = who["l1-1"][0]
+        k = ids.index(first)
+        t = time.time()
+        ms[k].kill()
+        other = ids[1 - k]
+        who2, assign2 = wait_until(lambda: split_ok([other]), 20, "the survivor managing all")
+        d_take = time.time() - t
+        assert assign2 == assign
+        assert {a: c.running_producers(a) for a in c.l1} == running
+        assert "Moving producer" not in ms[1 - k].log()
+        # the survivor handles an aggregator failure
+        victim = sorted(a for a in assign2 if assign2[a])[0]
+        c.kill(victim)
+        def failed_over():
+            a = managers()[1]
+            return a and not a.get(victim) and sum(len(v) for v in a.values()) == N_SAMP
+
+        wait_until(failed_over, 10, "the L1 failure handled by the survivor")
+        c.restart(victim)
+        wait_until(lambda: (lambda w, a: a and a.get(victim))(*managers()), 15,
+                   "the L1 back")
+        time.sleep(2)
+        running = {a: c.running_producers(a) for a in c.l1}
+        _, assign3 = managers()
+        log_len = len(ms[k].log())
+        ms[k].start()
+        wait_until(lambda: split_ok(ids) and
+                   len(set(v[0] for v in split_ok(ids)[0].values())) == 2, 30,
+                   "both instances managing again")
+        time.sleep(2)
+        assert managers()[1] == assign3
+        assert {a: c.running_producers(a) for a in c.l1} == running
+        assert "Moving producer" not in ms[k].log()[log_len:]
+        record("multi_instance", takeover_s=round(d_take, 3))
+    finally:
+        for m in ms:
+            m.stop()
 
 
 def test_by_sets(tmp_path):

@@ -17,7 +17,10 @@
 #include "ldms/ldms_ctrl.h"
 #include "balance.h"
 #include "cluster_yaml.h"
+#include "coord.h"
+#include "etcd_yaml.h"
 #include "model.h"
+#include "monitor_engine.h"
 #include "rebalance.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -735,6 +738,54 @@ static void test_desired_l2_and_sets(void **st)
 	maestro_model_free(m);
 }
 
+/* ---- several instances: who is who, who gets what ------------------------------------------ */
+
+static void test_coord_pure(void **st)
+{
+	assert_int_equal(coord_unit_owner(0, 2), 0);
+	assert_int_equal(coord_unit_owner(1, 2), 1);
+	assert_int_equal(coord_unit_owner(2, 2), 0);
+	assert_int_equal(coord_unit_owner(5, 3), 2);
+	assert_int_equal(coord_unit_owner(0, 0), -1);
+	static const char y[] = "members:\n  - host: 127.0.0.1\n    port: 2379\n"
+				"maestro_members:\n  - host: a\n    port: 4411\n"
+				"  - host: b\n    port: 4411\n  - host: b\n    port: 4412\n";
+	struct etcd_yaml ey;
+	struct ldms_err err = {0};
+	char *id = NULL;
+	assert_int_equal(etcd_yaml_parse(y, strlen(y), "etcd.yaml", &ey, &err), 0);
+	assert_int_equal(coord_self_id(&ey, "b:4412", &id, &err), 0);
+	assert_string_equal(id, "b:4412");
+	free(id);
+	assert_int_equal(coord_self_id(&ey, "c:1", &id, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "is not in the maestro_members list"));
+	/* without --member the host name decides, and a host listed twice is an error */
+	assert_int_equal(coord_self_id(&ey, NULL, &id, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "b appeared more than one time"));
+	etcd_yaml_free(&ey);
+
+	/* units: aggregator groups then sampler groups; a daemon's unit is its first group */
+	struct maestro_model *m = load_model();
+	char **units = NULL;
+	size_t n = 0;
+	assert_int_equal(engine_units(m, &units, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(units[0], "a:l1-[1-3]");
+	assert_string_equal(units[1], "a:l2");
+	assert_string_equal(units[2], "s:samp-[1-9]");
+	for (size_t i = 0; i < n; i++)
+		free(units[i]);
+	free(units);
+	char buf[64];
+	assert_int_equal(
+	    engine_daemon_unit(m, (size_t)maestro_model_daemon(m, "l1-2"), buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "a:l1-[1-3]");
+	assert_int_equal(
+	    engine_daemon_unit(m, (size_t)maestro_model_daemon(m, "samp-3"), buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "s:samp-[1-9]");
+	maestro_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -753,6 +804,7 @@ int main(void)
 	    cmocka_unit_test(test_desired_sampler),
 	    cmocka_unit_test(test_desired_failover),
 	    cmocka_unit_test(test_desired_l2_and_sets),
+	    cmocka_unit_test(test_coord_pure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

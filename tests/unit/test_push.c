@@ -558,7 +558,7 @@ static void test_push_on_request(void **state)
 
 	/* registering again replaces the first registration (one per set and peer) */
 	assert_int_equal(ldms_xprt_register_push(m1, LDMS_XPRT_PUSH_F_CHANGE, push_cb, &p1), 0);
-	usleep(20000);
+	assert_true(wait_for(&p1.last, 1)); /* the replaced one ends */
 	wait_peers(s, 2);
 	sample(s, 6);
 	assert_true(wait_for(&p1.n, 2));
@@ -567,17 +567,20 @@ static void test_push_on_request(void **state)
 	/* the connection ends: its registration and peer go away, the other stays */
 	ldms_xprt_close(x1);
 	wait_peers(s, 1);
+	assert_true(wait_for(&p1.last, 2)); /* LAST with -ENOTCONN */
 	sample(s, 7);
 	assert_true(wait_for(&p2.n, 4));
 	assert_int_equal(ldms_xprt_cancel_push(m1), -ENOENT);
+	assert_int_equal(ldms_xprt_register_push(m1, 0, push_cb, &p1), -ENOTCONN);
 	ldms_set_put(m1);
 
-	/* set deleted: the peers are dropped; the mirror's registration stays until
-	 * cancelled locally */
+	/* set deleted: its peers get a last push and are dropped */
 	ldms_set_delete(s);
-	assert_int_equal(ldms_xprt_cancel_push(m2), 0);
-	ldms_set_put(m2);
+	assert_true(wait_for(&p2.last, 1));
+	assert_int_equal(atomic_load(&p2.errors), 0);
+	assert_int_equal(ldms_xprt_cancel_push(m2), -ENOENT);
 	ldms_xprt_close(x2);
+	ldms_set_put(m2);
 }
 
 /* A PUSH_REPLY that does not parse ends the connection. */
@@ -596,6 +599,7 @@ static void test_malformed_reply(void **state)
 	assert_int_equal(xprt_post(x->io, inject_run, &in), 0);
 	assert_true(wait_for(&in.done, 1));
 	assert_false(ldms_xprt_connected(x));
+	assert_int_equal(atomic_load(&p.last), 1);
 	wait_peers(s, 0); /* the owner noticed the close */
 	ldms_set_put(m);
 	ldms_xprt_close(x);
