@@ -13,6 +13,7 @@ Never passes or fails on timing.
 
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -118,6 +119,7 @@ def main():
         if m:
             m.stop()
         c.stop()
+        shutil.rmtree(work, ignore_errors=True)
     n = len(fail_d)
     print()
     print("cycles: %d (9 samplers, 3 L1, maestro embedded, probe 0.5 s, retry 0.5 s)" % n)

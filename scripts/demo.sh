@@ -18,50 +18,105 @@ wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/n
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-# Four samplers -> two L1 aggregators -> one L2 aggregator with a CSV store.
+# Bare daemons (listeners only): 6 samplers, 2 L1 aggregators, 1 L2 with a CSV store.
+# Maestro, in its embedded mode, configures all of them from one cluster YAML.
+names="samp-1 samp-2 samp-3 samp-4 samp-5 samp-6 l1-1 l1-2 l2"
 declare -A P
-for n in node-1 node-2 node-3 node-4 l1a l1b l2; do P[$n]=$(port); done
-say "4 sampler ldmsds (meminfo, vmstat at 1 s) on ports ${P[node-1]} ${P[node-2]} ${P[node-3]} ${P[node-4]}"
-cid=0
-for n in node-1 node-2 node-3 node-4; do
-	cid=$((cid + 1))
-	NODE=$n CID=$cid "$B/sbin/ldmsd" -x sock:"${P[$n]}":127.0.0.1 -c examples/tree/sampler.conf \
-		-l "$RUN/$n.log" -v INFO &
+for n in $names; do P[$n]=$(port); done
+start_daemon() { # name
+	"$B/sbin/ldmsd" -x sock:"${P[$1]}":127.0.0.1 -l "$RUN/$1.log" -v INFO &
+	eval "PID_${1//-/_}=$!"
 	pids+=($!)
-done
-say "L1 aggregators l1a (node-1, node-2) on ${P[l1a]}, l1b (node-3, node-4) on ${P[l1b]}"
-S1=node-1 S1_PORT=${P[node-1]} S2=node-2 S2_PORT=${P[node-2]} \
-	"$B/sbin/ldmsd" -x sock:"${P[l1a]}":127.0.0.1 -c examples/tree/l1.conf -l "$RUN/l1a.log" -v INFO &
-pids+=($!)
-S1=node-3 S1_PORT=${P[node-3]} S2=node-4 S2_PORT=${P[node-4]} \
-	"$B/sbin/ldmsd" -x sock:"${P[l1b]}":127.0.0.1 -c examples/tree/l1.conf -l "$RUN/l1b.log" -v INFO &
-pids+=($!)
-say "L2 aggregator on ${P[l2]}, store_csv into $RUN/csv"
+}
+say "9 bare ldmsd daemons: samp-1..6, l1-1, l1-2, l2 (no configuration at all)"
+for n in $names; do start_daemon "$n"; done
+for n in $names; do wait_port "${P[$n]}"; done
+
+Y=$RUN/cluster.yaml
+{
+	echo "daemons:"
+	for n in $names; do
+		printf '  - names: "%s"\n    hosts: "127.0.0.1"\n    endpoints:\n' "$n"
+		printf '      - names: "%s-ep"\n        ports: "%s"\n        maestro_comm: true\n        xprt: sock\n' "$n" "${P[$n]}"
+	done
+	cat <<YAML
+aggregators:
+  - daemons: "l1-[1-2]"
+    peers:
+      - daemons: "samp-[1-6]"
+        endpoints: "samp-[1-6]-ep"
+        reconnect: 1s
+        type: active
+        updaters:
+          - mode: pull
+            interval: 1s
+            offset: 200ms
+  - daemons: "l2"
+    peers:
+      - daemons: "l1-[1-2]"
+        endpoints: "l1-[1-2]-ep"
+        reconnect: 1s
+        type: active
+        updaters:
+          - mode: pull
+            interval: 1s
+            offset: 400ms
+plugins:
+  meminfo1:
+    name: meminfo
+    interval: 1s
+    offset: 0ms
+    config:
+      - schema: meminfo
+        component_id: "1"
+        perm: "0644"
+  csv1:
+    name: store_csv
+    config:
+      - path: $RUN/csv
+        buffer: 0
+samplers:
+  - daemons: "samp-[1-6]"
+    plugins: [ meminfo1 ]
+stores:
+  st_meminfo:
+    daemons: "l2"
+    plugin: csv1
+    container: demo
+    schema: meminfo
+YAML
+} >"$Y"
 mkdir -p "$RUN/csv"
-L1A_PORT=${P[l1a]} L1B_PORT=${P[l1b]} CSV_DIR=$RUN/csv \
-	"$B/sbin/ldmsd" -x sock:"${P[l2]}":127.0.0.1 -c examples/tree/l2.conf -l "$RUN/l2.log" -v INFO &
+say "maestro --ldms_config $Y   (embedded mode: no etcd needed)"
+"$B/bin/maestro" --ldms_config "$Y" --log "$RUN/maestro.log" >"$RUN/maestro.out" 2>&1 &
 pids+=($!)
-for n in node-1 node-2 node-3 node-4 l1a l1b l2; do wait_port "${P[$n]}"; done
-sleep 4
-say "ldms_ls -h 127.0.0.1 -p ${P[l2]}   (the L2 sees every sampler's sets through the L1s)"
-"$B/bin/ldms_ls" -h 127.0.0.1 -p "${P[l2]}"
-say "ldms_ls -v on the L2 (R = remote set, C = consistent)"
+l2_sets() { "$B/bin/ldms_ls" -h 127.0.0.1 -p "${P[l2]}" 2>/dev/null | grep -c meminfo || true; }
+for _ in $(seq 100); do [ "$(l2_sets)" = 6 ] && break; sleep 0.2; done
+sleep 1.5
+say "maestro --status"
+"$B/bin/maestro" --status --ldms_config "$Y"
+say "ldms_ls -v on the L2: every sampler's set arrives through the two L1s"
 "$B/bin/ldms_ls" -h 127.0.0.1 -p "${P[l2]}" -v
-say "ldms_ls -l node-1/meminfo on the L2 (first 8 lines)"
-"$B/bin/ldms_ls" -h 127.0.0.1 -p "${P[l2]}" -l node-1/meminfo | head -8
-say "ldmsd_controller --cmd prdcr_status on l1a"
-"$B/bin/ldmsd_controller" --host 127.0.0.1 --port "${P[l1a]}" --cmd prdcr_status
-say "ldmsd_controller --cmd updtr_status on the L2"
-"$B/bin/ldmsd_controller" --host 127.0.0.1 --port "${P[l2]}" --cmd updtr_status
-say "ldmsd_controller --cmd strgp_status on the L2"
-"$B/bin/ldmsd_controller" --host 127.0.0.1 --port "${P[l2]}" --cmd strgp_status
-say "CSV written by the L2 (header and last rows)"
-f=$(ls "$RUN"/csv/tree/meminfo* | head -1)
-head -1 "$f" | cut -c1-120
-tail -4 "$f" | cut -c1-120
-if [ -x "$B/bin/maestro_ctrl" ] && [ -f examples/cluster.yaml ]; then
-	say "maestro_ctrl: per-daemon configs from examples/cluster.yaml"
-	"$B/bin/maestro_ctrl" --ldms_config examples/cluster.yaml --generate_config_path "$RUN/generated"
-	ls "$RUN/generated"
-fi
+say "ldmsd_controller --cmd prdcr_status on l1-1 (all 6 producers added, its share started)"
+"$B/bin/ldmsd_controller" --host 127.0.0.1 --port "${P[l1-1]}" --cmd prdcr_status | grep -v '^    '
+
+say "kill -9 l1-1 ... Maestro moves its producers to l1-2"
+kill -9 "$PID_l1_1"
+wait "$PID_l1_1" 2>/dev/null || true
+sleep 3
+"$B/bin/maestro" --status --ldms_config "$Y"
+say "prdcr_status on l1-2 now"
+"$B/bin/ldmsd_controller" --host 127.0.0.1 --port "${P[l1-2]}" --cmd prdcr_status | grep -v '^    '
+say "maestro's log of the failover"
+grep -iE "down|lost|rebalanc|mov|start" "$RUN/maestro.log" | tail -8
+
+say "restart l1-1 (bare again): Maestro reconfigures it and gives its share back"
+start_daemon l1-1
+wait_port "${P[l1-1]}"
+sleep 3
+"$B/bin/maestro" --status --ldms_config "$Y"
+say "CSV stored by the L2: rows per sampler (each sampler keeps arriving through the failover)"
+f=$(ls "$RUN"/csv/demo/meminfo* | head -1)
+head -1 "$f" | cut -c1-100
+tail -n +2 "$f" | cut -d, -f3 | sort | uniq -c
 say "done; logs in $RUN"

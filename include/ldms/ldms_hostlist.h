@@ -26,6 +26,9 @@ void ldms_hostlist_free(struct ldms_hostlist *hl);
  * "unbalanced brackets", "bad range", "start > stop", "range too large",
  * "results too large"; hl is then left as it was. */
 int ldms_hostlist_expand(const char *expr, struct ldms_hostlist *hl, const char **errmsg);
+/* The same with a caller's bound on the names of expr ("results too large" beyond it). */
+int ldms_hostlist_expand_max(const char *expr, struct ldms_hostlist *hl, size_t max_total,
+			     const char **errmsg);
 
 /* Byte order (Python's sort of str), stable. */
 void ldms_hostlist_sort(struct ldms_hostlist *hl);

@@ -238,7 +238,12 @@ struct ldms_ctrl_client *ldms_ctrl_client_connect(const char *host, const char *
 	}
 	rc = ldms_xprt_connect(cli->x, host, port, client_cb, cli);
 	if (rc) {
-		ldms_err_set(err, rc, "connect to %s:%s failed: %s", host, port, strerror(-rc));
+		if (rc == -EHOSTUNREACH) /* the transport's only reason for it */
+			ldms_err_set(err, rc, "cannot resolve host '%s' port '%s'",
+				     host && *host ? host : "localhost", port);
+		else
+			ldms_err_set(err, rc, "connect to %s:%s failed: %s", host, port,
+				     strerror(-rc));
 		ldms_xprt_put(cli->x);
 		cli->refs = 1;
 		cli_put(cli);

@@ -139,7 +139,7 @@ static void dec_inc(char *buf, size_t *n)
 
 /* One rangelist item: "N" verbatim or "LO-HI". */
 static int expand_range(const char *prefix, size_t pl, const char *item, size_t il,
-			struct strv *out, const char **err)
+			struct strv *out, size_t budget, const char **err)
 {
 	size_t n = strip_final_nl(item, il);
 	if (all_digits(item, n)) {
@@ -171,6 +171,10 @@ static int expand_range(const char *prefix, size_t pl, const char *item, size_t 
 		*err = "range too large";
 		return -EINVAL;
 	}
+	if (diff >= budget || out->n + diff >= budget) { /* ldms-c's own bound, checked early */
+		*err = "results too large";
+		return -EINVAL;
+	}
 	char *cur = malloc(hn + 2);
 	if (!cur)
 		return -ENOMEM;
@@ -197,12 +201,12 @@ static int expand_range(const char *prefix, size_t pl, const char *item, size_t 
 
 /* prefix + each item of "a,b-c,..." (the text between the brackets). */
 static int expand_rangelist(const char *prefix, size_t pl, const char *rl, size_t rn,
-			    struct strv *out, const char **err)
+			    struct strv *out, size_t budget, const char **err)
 {
 	size_t start = 0;
 	for (size_t i = 0; i <= rn; i++) {
 		if (i == rn || rl[i] == ',') {
-			int rc = expand_range(prefix, pl, rl + start, i - start, out, err);
+			int rc = expand_range(prefix, pl, rl + start, i - start, out, budget, err);
 			if (rc)
 				return rc;
 			start = i + 1;
@@ -213,7 +217,7 @@ static int expand_rangelist(const char *prefix, size_t pl, const char *rl, size_
 
 /* Expand one comma-free (at top level) part. Like python-hostlist, the text after the
  * first bracket group is expanded first, so its errors win. */
-static int expand_part(const char *s, size_t n, struct strv *out, const char **err)
+static int expand_part(const char *s, size_t n, struct strv *out, size_t budget, const char **err)
 {
 	if (n == 0)
 		return strv_push(out, strdup(""));
@@ -238,11 +242,11 @@ static int expand_part(const char *s, size_t n, struct strv *out, const char **e
 	const char *nl = memchr(s + rest, '\n', n - rest);
 	size_t rest_end = nl ? (size_t)(nl - s) : n;
 	struct strv tail = {0}, head = {0};
-	int rc = expand_part(s + rest, rest_end - rest, &tail, err);
+	int rc = expand_part(s + rest, rest_end - rest, &tail, budget, err);
 	if (rc)
 		goto out;
 	if (has_range) {
-		rc = expand_rangelist(s, p, s + rl_start, rl_len, &head, err);
+		rc = expand_rangelist(s, p, s + rl_start, rl_len, &head, budget, err);
 	} else {
 		char *h = malloc(p + 1);
 		if (h) {
@@ -253,7 +257,8 @@ static int expand_part(const char *s, size_t n, struct strv *out, const char **e
 	}
 	if (rc)
 		goto out;
-	if ((uint64_t)head.n * tail.n > LDMS_HOSTLIST_MAX_SIZE) {
+	if ((uint64_t)head.n * tail.n > LDMS_HOSTLIST_MAX_SIZE ||
+	    (uint64_t)head.n * tail.n > budget) {
 		*err = "results too large";
 		rc = -EINVAL;
 		goto out;
@@ -323,6 +328,12 @@ static int dedup_append(struct strv *all, struct ldms_hostlist *hl)
 
 int ldms_hostlist_expand(const char *expr, struct ldms_hostlist *hl, const char **errmsg)
 {
+	return ldms_hostlist_expand_max(expr, hl, LDMS_HOSTLIST_MAX_TOTAL, errmsg);
+}
+
+int ldms_hostlist_expand_max(const char *expr, struct ldms_hostlist *hl, size_t max_total,
+			     const char **errmsg)
+{
 	static const char *dummy;
 	const char **err = errmsg ? errmsg : &dummy;
 	struct strv all = {0};
@@ -333,10 +344,11 @@ int ldms_hostlist_expand(const char *expr, struct ldms_hostlist *hl, const char 
 		char c = i < len ? expr[i] : ',';
 		if (c == ',' && level == 0) {
 			if (i > start) {
-				rc = expand_part(expr + start, i - start, &all, err);
+				rc = expand_part(expr + start, i - start, &all,
+						 max_total > all.n ? max_total - all.n : 0, err);
 				if (rc)
 					goto fail;
-				if (all.n > LDMS_HOSTLIST_MAX_TOTAL) {
+				if (all.n > max_total) {
 					*err = "results too large";
 					rc = -EINVAL;
 					goto fail;

@@ -1089,6 +1089,17 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	}
 }
 
+int xprt_test_accept_fd(struct ldms_listener *l, int fd)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(1)};
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (evutil_make_socket_nonblocking(fd))
+		return -errno;
+	accept_cb(l->evl, fd, (struct sockaddr *)&sa, sizeof(sa), l);
+	return 0;
+}
+
 /* accept() fails with EMFILE/ENFILE/ENOBUFS/ENOMEM while the pending
  * connection stays queued: without a pause the level-triggered listener would
  * spin. Pause it and retry shortly; existing connections keep being served. */

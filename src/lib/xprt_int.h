@@ -128,8 +128,9 @@ struct ldms_xprt {
 	struct xdir *dirs;
 	struct rset *rsets;
 	/* server half: maps[key] (lock: the set observer reads it from other threads) */
-	struct smap **maps;
+	struct smap **maps; /* live mappings, sorted by key */
 	uint32_t nmaps;
+	uint32_t next_key;
 	int dir_notify;	  /* lock */
 	uint64_t dir_xid; /* lock */
 	uint64_t del_seq;
@@ -211,6 +212,9 @@ int xprt_client_mirror_info(ldms_set_t s, struct ldms_xprt **x, uint64_t *remote
 void xprt_test_handshake_timeout_set(double seconds);
 /* Queued output above which an unsolicited frame closes the connection. */
 void xprt_test_out_max_set(size_t bytes);
+/* Serves fd (e.g. one end of a socketpair) as if l had accepted it from
+ * 127.0.0.1:1 (fuzzing the whole receive path without TCP). */
+int xprt_test_accept_fd(struct ldms_listener *l, int fd);
 /* Most sets ldms_xprt_dir_sync accumulates (0 = default, 2^20). */
 void xprt_test_dir_sync_max_set(size_t sets);
 int xprt_test_live_count(void); /* endpoint objects not yet freed */

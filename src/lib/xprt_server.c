@@ -53,15 +53,38 @@ static void peer_cred(struct ldms_xprt *x, uid_t *uid, gid_t *gid)
 	pthread_mutex_unlock(&x->lock);
 }
 
+/* x->maps holds the live mappings sorted by key. Keys only grow (from 2, like
+ * upstream's small integers) and are never reused, so a read that was in flight
+ * when a set went away can never reach another set; a deleted set's slot goes
+ * away, so a long connection watching sets come and go does not accumulate. */
+#define SMAP_KEY_MAX 0x7fffffffu
+
 /* Caller holds x->lock. */
 static struct smap *smap_by_set(struct ldms_xprt *x, ldms_set_t s)
 {
 	uint32_t i;
 
 	for (i = 0; i < x->nmaps; i++)
-		if (x->maps[i] && x->maps[i]->set == s)
+		if (x->maps[i]->set == s)
 			return x->maps[i];
 	return NULL;
+}
+
+/* Caller holds x->lock. Index of key in x->maps, or -1. */
+static int64_t smap_index(struct ldms_xprt *x, uint32_t key)
+{
+	uint32_t lo = 0, hi = x->nmaps;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (x->maps[mid]->key == key)
+			return mid;
+		if (x->maps[mid]->key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
 }
 
 static struct smap *smap_get_or_add(struct ldms_xprt *x, ldms_set_t s)
@@ -72,7 +95,9 @@ static struct smap *smap_get_or_add(struct ldms_xprt *x, ldms_set_t s)
 	sm = smap_by_set(x, s);
 	if (sm)
 		goto out;
-	if (x->nmaps >= 0x7fffffffu)
+	if (x->next_key < 2)
+		x->next_key = 2;
+	if (x->next_key > SMAP_KEY_MAX)
 		goto out;
 	sm = calloc(1, sizeof(*sm));
 	na = sm ? realloc(x->maps, (x->nmaps + 1) * sizeof(*na)) : NULL;
@@ -82,7 +107,7 @@ static struct smap *smap_get_or_add(struct ldms_xprt *x, ldms_set_t s)
 		goto out;
 	}
 	x->maps = na;
-	sm->key = x->nmaps + 2; /* small integers from 2, like upstream */
+	sm->key = x->next_key++;
 	sm->set = ldms_set_get(s);
 	sm->base = smap_base(sm->key);
 	x->maps[x->nmaps++] = sm;
@@ -445,11 +470,13 @@ void xprt_server_read_req(struct ldms_xprt *x, const struct zap_frame *f)
 	ldms_set_t s = NULL;
 	struct smap *sm = NULL;
 	uint64_t off = 0;
+	int64_t idx;
 	size_t size;
 
 	pthread_mutex_lock(&x->lock);
-	if (f->map_key >= 2 && f->map_key - 2 < x->nmaps)
-		sm = x->maps[f->map_key - 2];
+	idx = smap_index(x, f->map_key);
+	if (idx >= 0)
+		sm = x->maps[idx];
 	if (!sm) {
 		status = ZAP_ERR_REMOTE_MAP;
 	} else {
@@ -575,8 +602,12 @@ static void obs_del_one(struct ldms_xprt *x, void *arg)
 
 	pthread_mutex_lock(&x->lock);
 	sm = smap_by_set(x, s);
-	if (sm)
-		x->maps[sm->key - 2] = NULL; /* later reads of this key fail */
+	if (sm) { /* later reads of this key fail */
+		int64_t i = smap_index(x, sm->key);
+		memmove(&x->maps[i], &x->maps[i + 1],
+			(x->nmaps - (uint32_t)i - 1) * sizeof(*x->maps));
+		x->nmaps--;
+	}
 	pthread_mutex_unlock(&x->lock);
 	if (!sm)
 		return;

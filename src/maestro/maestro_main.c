@@ -264,6 +264,14 @@ static int load_etcd(struct etcd_src *s, struct engine *e)
 	uint64_t gen = 0;
 	maestro_kvlist_init(&kvs);
 	int rc = cfgstore_read(s->store, &kvs, &gen, &err);
+	if (rc == -ENOENT) {
+		if (!atomic_exchange(&s->failing, 1))
+			mlog(MLOG_WARNING,
+			     "No cluster configuration stored under this prefix yet (load one with "
+			     "maestro_ctrl --cluster ... --prefix ...); waiting for it");
+		maestro_kvlist_free(&kvs);
+		return rc;
+	}
 	if (rc) {
 		if (!atomic_exchange(&s->failing, 1))
 			mlog(MLOG_ERROR, "Unable to connect to etcd: %s%s", err.msg,

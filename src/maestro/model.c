@@ -633,20 +633,28 @@ int maestro_perm(const char *s, char **out, char *msg, size_t msglen)
 
 int maestro_expand_names(const struct cy_node *spec, struct ldms_hostlist *out, const char **errmsg)
 {
+	return maestro_expand_names_max(spec, out, 0, errmsg);
+}
+
+int maestro_expand_names_max(const struct cy_node *spec, struct ldms_hostlist *out,
+			     size_t max_names, const char **errmsg)
+{
 	int rc = 0;
+	if (!max_names)
+		max_names = LDMS_HOSTLIST_MAX_TOTAL;
 	if (!spec) {
 		*errmsg = "missing hostlist";
 		return -EINVAL;
 	}
 	if (spec->type == CY_SCALAR) {
-		rc = ldms_hostlist_expand(spec->str, out, errmsg);
+		rc = ldms_hostlist_expand_max(spec->str, out, max_names, errmsg);
 	} else if (spec->type == CY_SEQ) {
 		for (size_t i = 0; i < spec->n && !rc; i++) {
 			if (spec->vals[i]->type != CY_SCALAR) {
 				*errmsg = "a hostlist list may only contain strings";
 				return -EINVAL;
 			}
-			rc = ldms_hostlist_expand(spec->vals[i]->str, out, errmsg);
+			rc = ldms_hostlist_expand_max(spec->vals[i]->str, out, max_names, errmsg);
 		}
 	} else {
 		*errmsg = "a hostlist must be a string or a list of strings";

@@ -184,6 +184,9 @@ struct maestro_build_opts {
 	/* Called for each warning (unknown key ...): already formatted "FILE:LINE:COL: ...". */
 	void (*warn)(void *arg, const char *msg);
 	void *warn_arg;
+	/* Bounds (0: the defaults, LDMS_HOSTLIST_MAX_TOTAL names per hostlist, no daemon
+	 * limit); the fuzz target keeps them small. */
+	size_t max_names, max_daemons;
 };
 
 /* YAML document -> model (maestro.md §4; §12 older forms translated). Errors are located
@@ -220,5 +223,8 @@ int maestro_perm(const char *s, char **out, char *msg, size_t msglen);
 /* expand_names(): a scalar or a list of scalars, expanded and byte-sorted. */
 int maestro_expand_names(const struct cy_node *spec, struct ldms_hostlist *out,
 			 const char **errmsg);
+/* The same with a bound on the names of each hostlist expression (0: the default). */
+int maestro_expand_names_max(const struct cy_node *spec, struct ldms_hostlist *out,
+			     size_t max_names, const char **errmsg);
 
 #endif

@@ -113,7 +113,7 @@ int mb_dup_truthy(struct mb *b, const struct cy_node *map, const char *key, char
 int mb_expand(struct mb *b, const struct cy_node *spec, struct ldms_hostlist *out)
 {
 	const char *emsg = NULL;
-	int rc = maestro_expand_names(spec, out, &emsg);
+	int rc = maestro_expand_names_max(spec, out, b->opts->max_names, &emsg);
 	if (rc == -ENOMEM)
 		return NOMEM(b);
 	if (rc) {
@@ -200,6 +200,9 @@ char *mb_xstrdup(struct mb *b, const char *s)
 static int new_daemon(struct mb *b, struct maestro_daemon **out)
 {
 	struct maestro_model *m = b->m;
+	if (b->opts->max_daemons && m->n_daemons >= b->opts->max_daemons)
+		return cy_err_set(b->err, -E2BIG, b->file, 0, 0, "more than %zu daemons",
+				  b->opts->max_daemons);
 	if (m->n_daemons == b->cap_daemons) {
 		size_t nc = b->cap_daemons ? b->cap_daemons * 2 : 64;
 		struct maestro_daemon *nd = realloc(m->daemons, nc * sizeof(*nd));

@@ -724,11 +724,12 @@ static int build_peer(struct mb *b, const char *group, struct cy_node *prod)
 		const char *emsg;
 		ldms_hostlist_init(&names);
 		ldms_hostlist_init(&dmns);
-		rc = maestro_expand_names(&(struct cy_node){.type = CY_SCALAR, .str = eg[k]},
-					  &names, &emsg);
+		rc = maestro_expand_names_max(&(struct cy_node){.type = CY_SCALAR, .str = eg[k]},
+					      &names, b->opts->max_names, &emsg);
 		if (!rc)
-			rc = maestro_expand_names(
-			    &(struct cy_node){.type = CY_SCALAR, .str = dg[k]}, &dmns, &emsg);
+			rc = maestro_expand_names_max(
+			    &(struct cy_node){.type = CY_SCALAR, .str = dg[k]}, &dmns,
+			    b->opts->max_names, &emsg);
 		if (rc == -ENOMEM) {
 			rc = NOMEM(b);
 		} else if (rc) {

@@ -72,6 +72,8 @@ struct mon_daemon {
 	int64_t cfg_expect;   /* counter after maestro's last push, -1 unknown */
 	uint64_t cfg_read_us; /* when cfg_expect was read (older probes do not count) */
 	int synced;	      /* `applied` holds what the daemon has */
+	int in_sync;	      /* `applied` is exactly the wanted state (engine's fast path) */
+	uint64_t in_sync_gen; /* ... for this model generation */
 	struct rb_state applied;
 	int retry;	  /* last push had failures */
 	char *last_error; /* last failed command and reply, for --status */

@@ -40,6 +40,7 @@ struct engine {
 	uint64_t retry_at; /* monotonic µs, 0 = none */
 	unsigned retries;  /* consecutive passes that needed a retry (back-off) */
 	int first;
+	uint64_t model_gen; /* bumped with every model (the fast path needs the same one) */
 	struct samp_dir *dirs;
 	size_t n_dirs;
 	/* the last rebalance */
@@ -287,6 +288,7 @@ int engine_set_model(struct engine *e, struct maestro_model *m, const char *labe
 	e->assign = na;
 	maestro_model_free(e->model);
 	e->model = m;
+	e->model_gen++;
 	if ((rc = apply_ownership(e)))
 		return rc;
 	free(e->label);
@@ -369,6 +371,7 @@ static void sync_daemons(struct engine *e)
 		rb_state_free(&md->applied);
 		md->applied = got;
 		md->synced = 1;
+		md->in_sync = 0;
 		md->cfg_expect = -1;
 		if (got.n)
 			mlog(MLOG_INFO, "%s runs %zu of maestro's objects: adopted", md->name,
@@ -650,13 +653,84 @@ static void log_plan(const char *daemon, const struct rb_cmdlist *pre,
 
 struct plan {
 	struct mon_daemon *md;
+	int fast; /* only producer starts/stops, applied patched in place */
 	struct rb_state want;
 	struct rb_cmdlist pre, post;
 	unsigned char *fpre, *fpost;
 	int broken;
 };
 
-static int push_all(struct engine *e, size_t *n_daemons)
+/* The fast path of a daemon maestro knows to be exactly as wanted, for a pass that only
+ * moved producers: prdcr_start/prdcr_stop for the producers whose assignment changed
+ * (snap -> now) where this daemon is concerned, without recomputing its whole state (an
+ * aggregator holds every producer of its group: thousands of objects). 0 = done, 1 = the
+ * full path is needed. */
+static int fast_plan(struct engine *e, size_t i, long *const *snap, struct plan *p)
+{
+	const struct maestro_model *m = e->model;
+	const struct maestro_daemon *dm = &m->daemons[i];
+	struct mon_daemon *md = p->md;
+	if (!md->in_sync || md->in_sync_gen != e->model_gen || e->o.by_sets || !snap)
+		return 1;
+	for (size_t k = 0; k < dm->n_agrp; k++) {
+		const struct maestro_agg_group *ag = &m->agrp[dm->agrp[k]];
+		long me = ldms_hostlist_find_sorted(&ag->members, dm->name);
+		for (size_t g = 0; g < m->n_pgrp; g++) {
+			if (strcmp(m->pgrp[g].group, ag->group))
+				continue;
+			for (size_t q = 0; q < m->pgrp[g].n; q++) {
+				long was = snap[g][q], now = e->assign.prdcr[g][q];
+				if (was == now || (was != me && now != me))
+					continue;
+				const char *name = m->pgrp[g].p[q].name;
+				struct rb_obj *o = rb_state_find(&md->applied, RB_PRDCR, name);
+				if (!o)
+					continue; /* e.g. an advertised producer: not ours */
+				int run = now == me;
+				if (o->run == run)
+					continue;
+				char line[1024];
+				snprintf(line, sizeof(line), "%s name=%s",
+					 run ? "prdcr_start" : "prdcr_stop", name);
+				struct rb_cmdlist *l = run ? &p->post : &p->pre;
+				if (rb_cmd_add_line(
+					l, line, RB_OK_EBUSY | (run ? RB_OK_EEXIST : RB_OK_ENOENT)))
+					return 1;
+				l->c[l->n - 1].kind = RB_PRDCR;
+				if (!(l->c[l->n - 1].key = strdup(name)))
+					return 1;
+			}
+		}
+	}
+	p->fast = 1;
+	if (p->pre.n + p->post.n)
+		mlog(MLOG_DEBUG, "%s: %zu producer stops, %zu starts (only moves)", dm->name,
+		     p->pre.n, p->post.n);
+	return 0;
+}
+
+/* after a fast push: applied follows every command that succeeded */
+static void fast_commit(struct plan *p)
+{
+	int failed = 0;
+	for (int ph = 0; ph < 2; ph++) {
+		struct rb_cmdlist *l = ph ? &p->post : &p->pre;
+		unsigned char *f = ph ? p->fpost : p->fpre;
+		for (size_t k = 0; k < l->n; k++) {
+			if (f[k]) {
+				failed = 1;
+				continue;
+			}
+			struct rb_obj *o = rb_state_find(&p->md->applied, RB_PRDCR, l->c[k].key);
+			if (o)
+				o->run = l->c[k].req == LDMSD_PRDCR_START_REQ;
+		}
+	}
+	if (failed)
+		p->md->in_sync = 0;
+}
+
+static int push_all(struct engine *e, long *const *snap, size_t *n_daemons)
 {
 	const struct maestro_model *m = e->model;
 	struct plan *pl = calloc(m->n_daemons ? m->n_daemons : 1, sizeof(*pl));
@@ -672,13 +746,27 @@ static int push_all(struct engine *e, size_t *n_daemons)
 		struct mon_daemon *md = mdaemon(e, m->daemons[i].name);
 		if (!usable(md))
 			continue;
-		if (rb_desired(m, &e->assign, i, &p->want))
-			continue;
-		if (rb_state_equal(&md->applied, &p->want))
-			continue;
-		if (rb_diff(&md->applied, &p->want, 0, &p->pre, &p->post))
-			continue;
 		p->md = md;
+		if (fast_plan(e, i, snap, p) == 0) {
+			if (!p->pre.n && !p->post.n) {
+				p->md = NULL;
+				continue;
+			}
+		} else {
+			rb_cmdlist_free(&p->pre);
+			rb_cmdlist_free(&p->post);
+			p->md = NULL;
+			if (rb_desired(m, &e->assign, i, &p->want))
+				continue;
+			if (rb_state_equal(&md->applied, &p->want)) {
+				md->in_sync = 1;
+				md->in_sync_gen = e->model_gen;
+				continue;
+			}
+			if (rb_diff(&md->applied, &p->want, 0, &p->pre, &p->post))
+				continue;
+			p->md = md;
+		}
 		p->fpre = calloc(p->pre.n + 1, 1);
 		p->fpost = calloc(p->post.n + 1, 1);
 		if (!p->fpre || !p->fpost)
@@ -703,20 +791,29 @@ static int push_all(struct engine *e, size_t *n_daemons)
 	}
 	for (size_t i = 0; i < m->n_daemons; i++) {
 		struct plan *p = &pl[i];
-		if (p->md && !p->broken && p->md->health == MON_UP) {
+		if (p->md && !p->broken && p->md->health == MON_UP && p->fast) {
+			fast_commit(p);
+			mon_read_cntr(e->mon, p->md);
+			(*n_daemons)++;
+		} else if (p->md && !p->broken && p->md->health == MON_UP) {
 			struct rb_state next;
+			int failed = 0;
 			if (!rb_state_copy(&next, &p->want)) {
 				for (int ph = 0; ph < 2; ph++) {
 					struct rb_cmdlist *l = ph ? &p->post : &p->pre;
 					unsigned char *f = ph ? p->fpost : p->fpre;
 					for (size_t k = 0; k < l->n; k++)
-						if (f[k] && l->c[k].kind >= 0)
+						if (f[k] && l->c[k].kind >= 0) {
+							failed = 1;
 							rb_state_restore(&next, &p->md->applied,
 									 (enum rb_kind)l->c[k].kind,
 									 l->c[k].key);
+						}
 				}
 				rb_state_free(&p->md->applied);
 				p->md->applied = next;
+				p->md->in_sync = !failed;
+				p->md->in_sync_gen = e->model_gen;
 			} else {
 				p->md->synced = 0;
 			}
@@ -749,6 +846,19 @@ static int pass(struct engine *e)
 		e->first = 0;
 	}
 	mlog(MLOG_INFO, "Rebalance cluster... (%s)", e->reason);
+	/* the assignment before this pass: the fast path pushes only what changed */
+	long **snap = calloc(m->n_pgrp + 1, sizeof(*snap));
+	for (size_t g = 0; snap && g < m->n_pgrp; g++) {
+		snap[g] = malloc((m->pgrp[g].n + 1) * sizeof(long));
+		if (!snap[g]) {
+			for (size_t k = 0; k < g; k++)
+				free(snap[k]);
+			free(snap);
+			snap = NULL;
+			break;
+		}
+		memcpy(snap[g], e->assign.prdcr[g], m->pgrp[g].n * sizeof(long));
+	}
 	sync_daemons(e);
 	size_t moved_before = e->last_moved;
 	char reason[1024];
@@ -772,7 +882,10 @@ static int pass(struct engine *e)
 			mlog(MLOG_ERROR, "Balancing %s failed: %s", m->pgrp[g].group, strerror(-r));
 	}
 	size_t n_daemons = 0;
-	int failures = push_all(e, &n_daemons);
+	int failures = push_all(e, snap, &n_daemons);
+	for (size_t g = 0; snap && g < m->n_pgrp; g++)
+		free(snap[g]);
+	free(snap);
 	if (failures)
 		retry = 1;
 	size_t moved = e->last_moved;

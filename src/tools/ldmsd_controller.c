@@ -384,9 +384,21 @@ int main(int argc, char **argv)
 		case 'h':
 			host = optarg;
 			break;
-		case 'p':
+		case 'p': {
+			char *end;
+			long v;
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 65535) {
+				fprintf(stderr,
+					"ldmsd_controller: invalid --port '%s' (a number from 1 "
+					"to 65535)\n",
+					optarg);
+				return 2;
+			}
 			port = optarg;
 			break;
+		}
 		case 'x':
 			xprt = optarg;
 			break;
@@ -432,6 +444,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (!!cmd + !!source + !!script > 1)
+		fprintf(stderr, "ldmsd_controller: only the first of --cmd, --source, --script "
+				"is run\n");
 	/* the transport's own log lines would duplicate the controller's messages */
 	ldms_log_level_set(c.debug ? LDMS_LDEBUG : LDMS_LQUIET);
 	if (port) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "../../src/tools/ldmsd_controller_cmds.h"
@@ -211,12 +212,48 @@ static void test_help(void **state)
 	}
 }
 
+/* Runs the built binary with args; returns its exit code, output in out. */
+static int run_ctl(const char *args, char *out, size_t cap)
+{
+	const char *b = getenv("LDMSC_BUILD");
+	char cmd[1024];
+	size_t n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s/bin/ldmsd_controller %s 2>&1", b ? b : "build", args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, cap - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Bad command lines get a message naming the option and exit 2; an unknown
+ * host is named as such (it used to print "No route to host"). */
+static void test_bad_cli(void **state)
+{
+	char out[4096];
+
+	assert_int_equal(run_ctl("--port abc --cmd version", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "invalid --port 'abc'"));
+	assert_int_equal(run_ctl("--port 70000 --cmd version", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "invalid --port '70000'"));
+	assert_int_equal(run_ctl("--port 1x --cmd version", out, sizeof(out)), 2);
+	assert_int_equal(run_ctl("--auth-arg nokv --port 1 --cmd version", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "bad --auth-arg 'nokv'"));
+	assert_int_equal(
+	    run_ctl("--host nosuch.invalid --port 411 --cmd version", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "cannot resolve host 'nosuch.invalid'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden_text),
 	    cmocka_unit_test(test_folding),
 	    cmocka_unit_test(test_help),
+	    cmocka_unit_test(test_bad_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

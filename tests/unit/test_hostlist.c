@@ -132,6 +132,14 @@ static void test_limits(void **state)
 	/* a range of HI-LO = 100000 is allowed but its 100001 names are too many */
 	check_err("n[0-100000]", "results too large");
 	check_err("a[1-1000]b[1-1000]", "results too large");
+	/* a caller's bound on the whole expression */
+	ldms_hostlist_init(&h);
+	assert_int_equal(ldms_hostlist_expand_max("a[1-10],b[1-10]", &h, 20, &err), 0);
+	assert_int_equal(h.count, 20);
+	assert_int_equal(ldms_hostlist_expand_max("c[1-10],d[1-11]", &h, 20, &err), -EINVAL);
+	assert_string_equal(err, "results too large");
+	assert_int_equal(h.count, 20);
+	ldms_hostlist_free(&h);
 	/* the text after the first bracket group is expanded first (its error wins) */
 	check_err("a[x]b[2-1]", "start > stop");
 	/* parts are expanded as the scan reaches their comma */

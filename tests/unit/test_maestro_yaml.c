@@ -348,6 +348,18 @@ static void test_pairing(void **state)
 	expect_error("daemons:\n  - names: d1\n    hosts: h1\n    endpoints: [{names: e1}]\n", 4,
 		     "The \"ports\" attribute is required in \"endpoints\" entry of daemons d1");
 	expect_error("aggregators: []\n", 1, "\"daemons\" section is required");
+	/* bounds (the fuzz target uses them) */
+	struct cy_doc *doc;
+	const char *big = "daemons:\n  - names: \"d[1-50]\"\n    hosts: \"h[1-50]\"\n"
+			  "    endpoints: [{names: \"e[1-50]\", ports: 1}]\n";
+	struct maestro_build_opts lim = {.max_names = 20};
+	assert_int_equal(cy_load_string(big, strlen(big), "b.yaml", &doc, &err), 0);
+	assert_int_equal(maestro_model_build(doc, &lim, &m, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "results too large"));
+	lim.max_names = 0;
+	lim.max_daemons = 10;
+	assert_int_equal(maestro_model_build(doc, &lim, &m, &err), -E2BIG);
+	cy_doc_free(doc);
 	expect_error("daemons: {a: 1}\n", 1, "daemons spec must be a list");
 	expect_error("", 1, "empty");
 }

@@ -544,6 +544,53 @@ static void test_delete_inflight(void **state)
 	assert_int_equal(set_live_count(), sets0);
 }
 
+/* A long connection looking up sets that come and go: the server keeps only
+ * live mappings, and keys are never reused (a late read of a deleted set can
+ * not reach its successor). */
+static void test_map_churn(void **state)
+{
+	uint8_t buf[8192], req[ZAP_READ_REQ_LEN];
+	uint32_t prev_key = 0, nmaps = 99;
+	struct zap_frame f;
+	struct ldms_msg m;
+	int fd, c0 = atomic_load(&srv_connected);
+	ldms_t sx;
+	size_t len;
+
+	settle();
+	fd = raw_session();
+	assert_true(wait_for(&srv_connected, c0 + 1));
+	pthread_mutex_lock(&srv_lock);
+	sx = ldms_xprt_get(srv_last);
+	pthread_mutex_unlock(&srv_lock);
+	for (int i = 0; i < 300; i++) {
+		ldms_set_t s = ldms_set_new("h/churn", schema);
+
+		assert_int_equal(ldms_set_publish(s), 0);
+		raw_lookup(fd, "h/churn", 0, buf, sizeof(buf), &f);
+		assert_int_equal(f.hdr.type, ZAP_MSG_RENDEZVOUS);
+		assert_true(f.map_key > prev_key);
+		prev_key = f.map_key;
+		ldms_set_delete(s);
+		len = raw_read_frame(fd, buf, sizeof(buf));
+		assert_int_equal(zap_frame_decode(buf, len, &f), 0);
+		assert_int_equal(ldms_msg_decode(f.data, f.data_len, &m), 0);
+		assert_int_equal(m.cmd, LDMS_CMD_SET_DELETE);
+	}
+	pthread_mutex_lock(&sx->lock);
+	nmaps = sx->nmaps;
+	pthread_mutex_unlock(&sx->lock);
+	assert_int_equal(nmaps, 0);
+	/* the first key of the run is dead */
+	zap_encode_read_req(req, sizeof(req), 9, 0, 2, 0x00007f0200000000ULL, 8);
+	send_all(fd, req, sizeof(req));
+	len = raw_read_frame(fd, buf, sizeof(buf));
+	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
+	assert_int_equal(f.status, ZAP_ERR_REMOTE_MAP);
+	ldms_xprt_put(sx);
+	close(fd);
+}
+
 /* The library client: an update racing the owner's deletion ends with a
  * status (never hangs), the mirror gets SET_DELETE, nothing leaks. */
 struct upd {
@@ -702,10 +749,15 @@ static void test_dir_sync_endless(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_preauth_frames),	   cmocka_unit_test(test_handshake_timeout),
-	    cmocka_unit_test(test_accept_emfile),	   cmocka_unit_test(test_push_overflow),
-	    cmocka_unit_test(test_lookup_regex_bomb),	   cmocka_unit_test(test_delete_inflight),
-	    cmocka_unit_test(test_delete_inflight_client), cmocka_unit_test(test_dir_sync_endless),
+	    cmocka_unit_test(test_preauth_frames),
+	    cmocka_unit_test(test_handshake_timeout),
+	    cmocka_unit_test(test_accept_emfile),
+	    cmocka_unit_test(test_push_overflow),
+	    cmocka_unit_test(test_lookup_regex_bomb),
+	    cmocka_unit_test(test_delete_inflight),
+	    cmocka_unit_test(test_delete_inflight_client),
+	    cmocka_unit_test(test_dir_sync_endless),
+	    cmocka_unit_test(test_map_churn),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
