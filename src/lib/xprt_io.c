@@ -8,6 +8,7 @@
 
 #include <event2/thread.h>
 
+#include "ldms/ldms_msg.h"
 #include "xprt_int.h"
 
 static struct {
@@ -242,6 +243,7 @@ void ldms_fini(void)
 	for (i = 0; i < n; i++)
 		io_destroy(&io[i]);
 	free(io);
+	ldms_msg_sweep(); /* the message service's references to the closed endpoints */
 	if (xprt_test_live_count())
 		ldms_log(LDMS_LWARN, XPRT_LOG, "ldms_fini: %d endpoint(s) still referenced",
 			 xprt_test_live_count());
