@@ -2,6 +2,7 @@
  * loop for cross-thread hand-off (posting + event_active wake-up), the engine's
  * list of endpoints (for the set observer and shutdown) and its statistics. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,15 @@ int ldms_init(int io_threads)
 	pthread_mutex_lock(&eng.lock);
 	if (eng.started)
 		goto out;
+	/* libevent writes with writev(): a peer that resets the connection would
+	 * kill the whole process with SIGPIPE. Unless the application installed
+	 * its own disposition, ignore it (the write then fails with EPIPE). */
+	{
+		struct sigaction old;
+		if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+		    !(old.sa_flags & SA_SIGINFO))
+			signal(SIGPIPE, SIG_IGN);
+	}
 	if (evthread_use_pthreads()) {
 		rc = -ENOSYS;
 		goto out;
@@ -192,6 +202,14 @@ static void fini_close(struct ldms_xprt *x, void *arg)
 	xprt_close_post(x);
 }
 
+/* After the loops stopped: what was still flushing (a peer that does not read)
+ * or was accepted while we shut down is closed here, on the caller's thread
+ * (the I/O threads are gone), before the event bases are freed. */
+static void fini_close_now(struct ldms_xprt *x, void *arg)
+{
+	xprt_close_now(x, ECONNABORTED, "shutting down");
+}
+
 static void io_stop_task(void *arg)
 {
 	struct io_thread *io = arg;
@@ -227,6 +245,7 @@ void ldms_fini(void)
 		pthread_mutex_unlock(&io[i].lock);
 		io_wake_cb(-1, 0, &io[i]); /* anything posted after the loop stopped */
 	}
+	xprt_list_foreach(fini_close_now, NULL);
 	pthread_mutex_lock(&eng.lock);
 	eng.started = 0;
 	eng.n = 0;
