@@ -59,7 +59,7 @@ static int qgroup_config_handler(struct ldmsd_req_ctxt *c)
 		return busy(c);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const char *s = ldmsd_req_attr_n(c, order[i].name);
-		uint64_t v;
+		uint64_t v = 0;
 		if (!s)
 			continue;
 		rc = order[i].is_time ? time_val(c, order[i].name, s, &v)

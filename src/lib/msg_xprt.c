@@ -930,6 +930,19 @@ static void reqs_fail(struct msg_subreq *reqs)
 	}
 }
 
+void xprt_msg_cleanup(struct ldms_xprt *x)
+{
+	struct msg_subreq *reqs = NULL;
+	struct msg_conn *k;
+
+	pthread_mutex_lock(&msg_g.lock);
+	k = msg_conn_find(x, 0);
+	if (k)
+		conn_teardown(k, &reqs);
+	pthread_mutex_unlock(&msg_g.lock);
+	reqs_fail(reqs);
+}
+
 void ldms_msg_sweep(void)
 {
 	struct msg_subreq *reqs;
