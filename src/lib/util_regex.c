@@ -166,8 +166,18 @@ int ldms_regex_check(const char *pattern, struct ldms_err *err)
 		if (*r.p == ')') /* unbalanced: literal for the estimate, regcomp decides */
 			r.p++;
 	}
-	if (r.err)
-		return ldms_err_set(err, r.err, "regular expression '%.64s%s' refused: %s", pattern,
+	if (r.err) {
+		char shown[65];
+		size_t i;
+
+		/* the pattern may come from a peer: no control bytes into a log line */
+		for (i = 0; i < 64 && pattern[i]; i++)
+			shown[i] = (unsigned char)pattern[i] < 0x20 || pattern[i] == 0x7f
+				       ? '?'
+				       : pattern[i];
+		shown[i] = 0;
+		return ldms_err_set(err, r.err, "regular expression '%s%s' refused: %s", shown,
 				    strlen(pattern) > 64 ? "..." : "", r.msg);
+	}
 	return 0;
 }
