@@ -123,6 +123,7 @@ struct ldmsd_agg *ldmsd_agg(struct ldmsd *d)
 			TAILQ_INIT(&a->prdcrs);
 			TAILQ_INIT(&a->updtrs);
 			TAILQ_INIT(&a->strgps);
+			TAILQ_INIT(&a->listens);
 			a->storage_threads = LDMSD_STORAGE_THREADS_DEFAULT;
 			a->storage_queue = LDMSD_STORAGE_QUEUE_DEFAULT;
 			__atomic_store_n(&d->agg, a, __ATOMIC_RELEASE);
@@ -176,6 +177,8 @@ void ldmsd_agg_shutdown(struct ldmsd *d)
 	ldmsd_updtr_free_all(d);
 	ldmsd_strgp_free_all(d);
 	ldmsd_prdcr_free_all(d);
+	ldmsd_prdcr_listen_free_all(d);
+	ldmsd_passive_free_all(d); /* connections peers opened to us, not yet closed */
 	pthread_rwlock_destroy(&a->lock);
 	d->agg = NULL;
 	free(a);

@@ -142,6 +142,7 @@ void ldmsd_prdcr_set_put(struct ldmsd_prdcr_set *ps);
 int ldmsd_updt_hint_parse(const char *s, int64_t *interval_us, int64_t *offset_us, int *async);
 
 TAILQ_HEAD(ldmsd_prdcr_list, ldmsd_prdcr);
+TAILQ_HEAD(ldmsd_prdcr_listen_list, ldmsd_prdcr_listen);
 TAILQ_HEAD(ldmsd_updtr_list, ldmsd_updtr);
 TAILQ_HEAD(ldmsd_strgp_list, ldmsd_strgp);
 
@@ -167,10 +168,12 @@ struct ldmsd_prdcr {
 	uid_t uid;
 	gid_t gid;
 	uint32_t perm;
+	int adv_active; /* ADVERTISED: we connect to it (else its own connection is used) */
 	/* runtime (lock) */
 	enum ldmsd_prdcr_state state;
-	ldms_t x;
+	ldms_t x;	  /* holds a reference of the producer (ldmsd_prdcr_release_x) */
 	uint64_t conn_id; /* current connection's id in the connection table */
+	int pending_conn; /* a peer's connection was bound: deliver CONNECTED unlocked */
 	struct ldmsd_sched_task *task;
 	struct ldmsd_prdcr_set **sets; /* sorted by instance name */
 	size_t n_sets, cap_sets;
@@ -186,6 +189,97 @@ struct ldmsd_prdcr *ldmsd_prdcr_find(struct ldmsd *d, const char *name);
  * of operations issued. */
 int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_t hint_interval,
 			    int64_t hint_offset, int match_hint);
+/* What prdcr_add, advertiser_add and an advertisement create. */
+struct ldmsd_prdcr_spec {
+	const char *name, *xprt, *host;
+	int port; /* 0: none (passive) */
+	enum ldmsd_prdcr_type type;
+	int adv_active;
+	int64_t reconnect_us;
+	const char *auth; /* NULL = DEFAULT */
+	int rail;
+	int64_t quota, rx_rate;
+	int cache_ip;
+	uid_t uid;
+	gid_t gid;
+	uint32_t perm;
+};
+/* Creates and lists a STOPPED producer (caller holds no aggregation lock).
+ * Returns 0 (*out borrowed, may be NULL) or -errno with msg filled. */
+int ldmsd_prdcr_create(struct ldmsd *d, const struct ldmsd_prdcr_spec *s, struct ldmsd_prdcr **out,
+		       char *msg, size_t msglen);
+/* prdcr_start/prdcr_stop of one producer (-EBUSY when not applicable). */
+int ldmsd_prdcr_start(struct ldmsd *d, struct ldmsd_prdcr *p, int64_t reconnect_us);
+void ldmsd_prdcr_stop(struct ldmsd_prdcr *p);
+/* Closes a producer's connection and drops its reference (after p->lock). */
+void ldmsd_prdcr_release_x(ldms_t x);
+/* Transport event of producer connection `id` (also those arriving on a listener
+ * for passive producers). */
+void ldmsd_prdcr_conn_event(uint64_t id, ldms_t x, struct ldms_xprt_event *e);
+/* Connection-table id for a producer connection (0 on ENOMEM) and its removal. */
+uint64_t ldmsd_prdcr_conn_register(struct ldmsd_prdcr *p);
+void ldmsd_prdcr_conn_unregister(uint64_t id);
+/* An advertised (passive) producer gets the advertiser's connection x. 0, or
+ * -EBUSY (already has one), -EAGAIN (stopping: retry). */
+int ldmsd_prdcr_bind(struct ldmsd_prdcr *p, ldms_t x);
+/* Drops connection `id` of p if it is still the current one (it reconnects). */
+void ldmsd_prdcr_drop_conn(struct ldmsd_prdcr *p, uint64_t id);
+
+/* ---- peers that connect to us (prdcr_passive.c) ------------------------------------------
+ * Every connection accepted by a listener is tracked from CONNECTED to
+ * DISCONNECTED so that a passive producer can take it (matched by address at its
+ * reconnect tick) and an advertisement can bind it; their events then reach the
+ * producer. Called by the listener callback (listen.c) for every event; returns
+ * 1 when it consumed the event (an LDMSD_ADVERTISE_REQ: a daemon-to-daemon request
+ * without a verb, hence without an entry in the command registry), else 0. */
+int ldmsd_agg_listen_event(struct ldmsd *d, ldms_t x, struct ldms_xprt_event *e);
+/* The oldest unclaimed connection from one of host's addresses that never sent
+ * a control request, claimed for producer connection `id` (a reference), or NULL. */
+ldms_t ldmsd_passive_claim(struct ldmsd *d, const char *host, uint64_t id);
+/* Route x's events to producer connection id (x arrived with an advertisement). */
+int ldmsd_passive_claim_x(ldms_t x, uint64_t id);
+void ldmsd_passive_free_all(struct ldmsd *d);
+
+/* prdcr_listen (aggregator side of peer advertisement). */
+struct ldmsd_prdcr_listen {
+	TAILQ_ENTRY(ldmsd_prdcr_listen) link;
+	char *name;
+	char *regex_str;
+	regex_t regex;
+	char *cidr_str;
+	uint8_t net[16]; /* IPv6 or IPv4-mapped */
+	int prefix_len;	 /* bits of net; -1 = no IP filter */
+	int auto_start;
+	int running;
+	int active; /* producers connect to the advertiser (advertiser_port) */
+	char *xprt, *auth;
+	int port; /* advertiser_port; 0 = the advertised port */
+	int rail;
+	int64_t reconnect_us, quota, rx_rate;
+	uid_t uid;
+	gid_t gid;
+	uint32_t perm;
+	char **prdcrs; /* names of the producers it created */
+	size_t n_prdcrs;
+};
+void ldmsd_prdcr_listen_free_all(struct ldmsd *d);
+/* Command handlers (listed in prdcr_cmd.c's table). */
+struct ldmsd_req_ctxt;
+int ldmsd_prdcr_listen_add_handler(struct ldmsd_req_ctxt *c);
+int ldmsd_prdcr_listen_del_handler(struct ldmsd_req_ctxt *c);
+int ldmsd_prdcr_listen_start_handler(struct ldmsd_req_ctxt *c);
+int ldmsd_prdcr_listen_stop_handler(struct ldmsd_req_ctxt *c);
+int ldmsd_prdcr_listen_status_handler(struct ldmsd_req_ctxt *c);
+/* IPv4/IPv6 CIDR parsing and matching (pure; IPv4 as IPv4-mapped IPv6). */
+int ldmsd_cidr_parse(const char *s, uint8_t net[16], int *prefix_len);
+int ldmsd_cidr_match(const uint8_t net[16], int prefix_len, const char *addr);
+
+/* Sampler side of peer advertisement (advertise.c): the advertisement an
+ * ADVERTISER sends once connected, and what arrives on its connection. */
+void ldmsd_advertise_send(struct ldmsd_prdcr *p, ldms_t x);
+void ldmsd_advertise_recv(struct ldmsd_prdcr *p, uint64_t id, ldms_t x, const char *data,
+			  size_t len);
+
 /* updtr_stop of a push updater u: cancel the push registrations of p's sets that
  * u selects (the owners answer; p->lock NOT held). */
 void ldmsd_prdcr_push_cancel(struct ldmsd_prdcr *p, struct ldmsd_updtr *u);
@@ -378,6 +472,7 @@ struct ldmsd_agg {
 	struct ldmsd_prdcr_list prdcrs;
 	struct ldmsd_updtr_list updtrs;
 	struct ldmsd_strgp_list strgps;
+	struct ldmsd_prdcr_listen_list listens;
 	struct ldmsd_prdcr_hook hooks[8];
 	int n_hooks;
 	/* store workers */

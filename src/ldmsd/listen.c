@@ -9,6 +9,7 @@
 
 #include <ldmsd/ldmsd_plugin.h>
 
+#include "ldmsd_agg.h"
 #include "ldmsd_cmd.h"
 #include "ldmsd.h"
 
@@ -65,6 +66,8 @@ static void listen_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
 {
 	/* the daemon, not the listener: accepted connections outlive their listener */
 	struct ldmsd *d = arg;
+	if (ldmsd_agg_listen_event(d, x, e)) /* passive producers, advertisements */
+		return;
 	switch (e->type) {
 	case LDMS_XPRT_EVENT_RECV:
 		if (d->ctrl_recv)

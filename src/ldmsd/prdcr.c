@@ -1,9 +1,11 @@
-/* Producers: the peers an aggregator pulls from. Each active producer owns at most
- * one connection; connected, it asks for the directory with updates, keeps one
- * producer set per listed set, looks sets up and updates them when its updaters
+/* Producers: the peers an aggregator pulls from. Each producer owns at most one
+ * connection (its own, or for passive/advertised ones the one the peer opened to
+ * us); connected, it asks for the directory with updates, keeps one producer set
+ * per listed set, looks sets up, updates them or registers push when its updaters
  * say so, re-publishes the mirrors locally (so the next level can pull from us) and
  * hands consistent new data to the storage policies. Any failure ends in
- * DISCONNECTED and a reconnect after the reconnect interval. */
+ * DISCONNECTED and a reconnect (or a wait for the peer) after the interval.
+ * Bridges and advertisers (sampler side) only connect and offer their sets. */
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -213,6 +215,16 @@ static void conn_unregister(uint64_t id)
 	pthread_mutex_unlock(&conn_lock);
 	if (p)
 		ldmsd_prdcr_put(p);
+}
+
+uint64_t ldmsd_prdcr_conn_register(struct ldmsd_prdcr *p)
+{
+	return conn_register(p);
+}
+
+void ldmsd_prdcr_conn_unregister(uint64_t id)
+{
+	conn_unregister(id);
 }
 
 /* ---- objects ------------------------------------------------------------------------------ */
@@ -435,16 +447,55 @@ static void conn_end(struct ldmsd_prdcr *p)
 		__atomic_sub_fetch(&a->live_conns, 1, __ATOMIC_SEQ_CST);
 }
 
+void ldmsd_prdcr_release_x(ldms_t x)
+{
+	if (!x)
+		return;
+	ldms_xprt_close(x);
+	ldms_xprt_put(x);
+}
+
+/* The peer connects to us: passive producers and advertised ones that do not
+ * connect themselves. */
+static int prdcr_is_passive(const struct ldmsd_prdcr *p)
+{
+	return p->type == LDMSD_PRDCR_PASSIVE ||
+	       (p->type == LDMSD_PRDCR_ADVERTISED && !p->adv_active);
+}
+
 /* Apply an event; performs CONNECT/RESET/DIR itself and returns the connection to
- * close (the caller closes it after unlocking), or NULL. Caller holds p->lock. */
+ * close (the caller releases it with ldmsd_prdcr_release_x after unlocking), or
+ * NULL. Caller holds p->lock. */
 static ldms_t prdcr_event(struct ldmsd_prdcr *p, enum ldmsd_prdcr_event ev);
+
+/* A passive producer "connects" by taking a connection the peer opened: a bound
+ * one (advertised) or one from its address (passive, as upstream looks it up by
+ * the remote address at each reconnect tick). CONNECTED is delivered by
+ * prdcr_kick() once p->lock is released. */
+static void prdcr_connect_passive(struct ldmsd_prdcr *p)
+{
+	if (!p->x && p->type == LDMSD_PRDCR_PASSIVE) {
+		uint64_t id = conn_register(p);
+		ldms_t x = id ? ldmsd_passive_claim(p->d, p->host, id) : NULL;
+		if (x) {
+			p->x = x;
+			p->conn_id = id;
+			p->connects++;
+			__atomic_add_fetch(&p->d->agg->live_conns, 1, __ATOMIC_SEQ_CST);
+		} else if (id) {
+			conn_unregister(id);
+		}
+	}
+	if (p->x)
+		p->pending_conn = 1;
+	else
+		p->state = LDMSD_PRDCR_DISCONNECTED; /* waiting for the peer */
+}
 
 static void prdcr_connect(struct ldmsd_prdcr *p)
 {
-	if (p->type == LDMSD_PRDCR_PASSIVE || p->type == LDMSD_PRDCR_ADVERTISER) {
-		/* the peer connects to us; ldms-c does not match incoming connections to
-		 * producers yet */
-		p->state = LDMSD_PRDCR_DISCONNECTED;
+	if (prdcr_is_passive(p)) {
+		prdcr_connect_passive(p);
 		return;
 	}
 	struct ldms_xprt_opts o = {
@@ -474,7 +525,7 @@ static void prdcr_connect(struct ldmsd_prdcr *p)
 		return;
 	}
 	__atomic_add_fetch(&p->d->agg->live_conns, 1, __ATOMIC_SEQ_CST);
-	p->x = x;
+	p->x = ldms_xprt_get(x); /* ours; the application reference goes with the close */
 	p->conn_id = id;
 	p->connects++;
 }
@@ -492,12 +543,16 @@ static ldms_t prdcr_event(struct ldmsd_prdcr *p, enum ldmsd_prdcr_event ev)
 		closeme = p->x;
 		p->x = NULL;
 		p->conn_id = 0;
+		p->pending_conn = 0;
 	}
 	if (act & LDMSD_PRDCR_A_CLOSE) {
 		closeme = p->x;
 		p->x = NULL; /* the connection id stays until its last event */
+		p->pending_conn = 0;
 	}
-	if ((act & LDMSD_PRDCR_A_DIR) && p->type != LDMSD_PRDCR_BRIDGE) {
+	/* bridges and advertisers only offer their own sets to the peer */
+	if ((act & LDMSD_PRDCR_A_DIR) && p->type != LDMSD_PRDCR_BRIDGE &&
+	    p->type != LDMSD_PRDCR_ADVERTISER) {
 		int rc =
 		    ldms_xprt_dir(p->x, dir_cb, (void *)(uintptr_t)p->conn_id, LDMS_DIR_F_NOTIFY);
 		if (rc) {
@@ -513,26 +568,119 @@ static ldms_t prdcr_event(struct ldmsd_prdcr *p, enum ldmsd_prdcr_event ev)
 	return closeme;
 }
 
+/* A bound peer connection becomes CONNECTED (p->lock NOT held). */
+static void prdcr_kick(struct ldmsd_prdcr *p)
+{
+	struct ldms_xprt_event e = {.type = LDMS_XPRT_EVENT_CONNECTED};
+	uint64_t id = 0;
+	ldms_t x = NULL;
+	pthread_mutex_lock(&p->lock);
+	if (p->pending_conn && p->x) {
+		id = p->conn_id;
+		x = ldms_xprt_get(p->x);
+	}
+	p->pending_conn = 0;
+	pthread_mutex_unlock(&p->lock);
+	if (x) {
+		ldmsd_prdcr_conn_event(id, x, &e);
+		ldms_xprt_put(x);
+	}
+}
+
+int ldmsd_prdcr_bind(struct ldmsd_prdcr *p, ldms_t x)
+{
+	int rc = 0, kick = 0;
+	uint64_t id;
+	pthread_mutex_lock(&p->lock);
+	switch (p->state) {
+	case LDMSD_PRDCR_STOPPED:
+	case LDMSD_PRDCR_DISCONNECTED:
+		if (p->x) { /* a stale one (a stopped producer keeps its binding) */
+			rc = -EBUSY;
+			break;
+		}
+		id = conn_register(p);
+		if (!id || ldmsd_passive_claim_x(x, id)) {
+			if (id)
+				conn_unregister(id);
+			rc = -ENOMEM;
+			break;
+		}
+		p->x = ldms_xprt_get(x);
+		p->conn_id = id;
+		p->connects++;
+		__atomic_add_fetch(&p->d->agg->live_conns, 1, __ATOMIC_SEQ_CST);
+		if (p->state == LDMSD_PRDCR_STOPPED) {
+			p->state = LDMSD_PRDCR_STANDBY; /* until prdcr_start */
+		} else {
+			p->state = LDMSD_PRDCR_CONNECTING;
+			p->pending_conn = 1;
+			kick = 1;
+		}
+		break;
+	case LDMSD_PRDCR_STOPPING:
+	case LDMSD_PRDCR_CONNECTING:
+		rc = -EAGAIN;
+		break;
+	default: /* CONNECTED, STANDBY: a duplicate advertisement */
+		rc = -EBUSY;
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (kick)
+		prdcr_kick(p);
+	return rc;
+}
+
+void ldmsd_prdcr_drop_conn(struct ldmsd_prdcr *p, uint64_t id)
+{
+	ldms_t closeme = NULL;
+	pthread_mutex_lock(&p->lock);
+	if (p->conn_id == id && p->x) {
+		closeme = p->x;
+		p->x = NULL; /* DISCONNECTED resets and reconnects */
+	}
+	pthread_mutex_unlock(&p->lock);
+	ldmsd_prdcr_release_x(closeme);
+}
+
 static void conn_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
 {
-	uint64_t id = (uintptr_t)arg;
+	ldmsd_prdcr_conn_event((uintptr_t)arg, x, e);
+}
+
+void ldmsd_prdcr_conn_event(uint64_t id, ldms_t x, struct ldms_xprt_event *e)
+{
 	struct ldmsd_prdcr *p = conn_lookup(id);
 	ldms_t closeme = NULL;
+	int sampler_side;
 	if (!p)
 		return;
+	sampler_side = p->type == LDMSD_PRDCR_ADVERTISER || p->type == LDMSD_PRDCR_BRIDGE;
 	switch (e->type) {
-	case LDMS_XPRT_EVENT_CONNECTED:
+	case LDMS_XPRT_EVENT_CONNECTED: {
+		int mine = 0;
 		pthread_mutex_lock(&p->lock);
 		if (p->conn_id == id) {
+			mine = 1;
 			ldms_log(LDMS_LINFO, LDMSD_PRDCR_LOG, "Producer %s is connected (%s %s:%s)",
 				 p->name, p->xprt_name, p->host, p->port_str);
 			closeme = prdcr_event(p, LDMSD_PRDCR_EV_CONNECTED);
 		}
 		pthread_mutex_unlock(&p->lock);
-		if (closeme)
-			ldms_xprt_close(closeme);
-		else
+		if (closeme) {
+			ldmsd_prdcr_release_x(closeme);
+		} else if (mine) {
 			hooks_call(p, x, 1);
+			if (p->type == LDMSD_PRDCR_ADVERTISER)
+				ldmsd_advertise_send(p, x);
+		}
+		break;
+	}
+	case LDMS_XPRT_EVENT_RECV:
+		/* the aggregator's answer to our advertisement, or its requests */
+		if (sampler_side)
+			ldmsd_advertise_recv(p, id, x, e->data, e->data_len);
 		break;
 	case LDMS_XPRT_EVENT_REJECTED:
 	case LDMS_XPRT_EVENT_ERROR:
@@ -540,6 +688,8 @@ static void conn_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
 		int disc = e->type == LDMS_XPRT_EVENT_DISCONNECTED;
 		if (disc)
 			hooks_call(p, x, 0);
+		if (disc && sampler_side && p->d->ctrl_disconnect)
+			p->d->ctrl_disconnect(p->d, x); /* requests the aggregator sent us */
 		pthread_mutex_lock(&p->lock);
 		if (p->conn_id == id) {
 			if (disc) {
@@ -554,13 +704,19 @@ static void conn_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
 					 p->xprt_name, p->host, p->port_str, e->data ? ": " : "",
 					 e->data ? (int)e->data_len : 0, e->data ? e->data : "");
 			}
-			closeme = prdcr_event(p, disc ? LDMSD_PRDCR_EV_DISCONNECTED
-						      : LDMSD_PRDCR_EV_CONN_ERROR);
+			if (p->state == LDMSD_PRDCR_STANDBY) {
+				/* bound to an advertiser's connection but not started */
+				closeme = p->x;
+				p->x = NULL;
+				p->state = LDMSD_PRDCR_STOPPED;
+			} else {
+				closeme = prdcr_event(p, disc ? LDMSD_PRDCR_EV_DISCONNECTED
+							      : LDMSD_PRDCR_EV_CONN_ERROR);
+			}
 			p->conn_id = 0;
 		}
 		pthread_mutex_unlock(&p->lock);
-		if (closeme)
-			ldms_xprt_close(closeme);
+		ldmsd_prdcr_release_x(closeme);
 		conn_unregister(id);
 		conn_end(p);
 		break;
@@ -642,8 +798,7 @@ static void dir_cb(ldms_t x, int status, struct ldms_dir *dir, void *arg)
 	}
 out:
 	pthread_mutex_unlock(&p->lock);
-	if (closeme)
-		ldms_xprt_close(closeme);
+	ldmsd_prdcr_release_x(closeme);
 	ldms_xprt_dir_free(x, dir);
 	ldmsd_prdcr_put(p);
 }
@@ -923,141 +1078,89 @@ out:
 	return n;
 }
 
-/* ---- commands ------------------------------------------------------------------------------ */
+/* ---- creating, starting, stopping ------------------------------------------------------------ */
 static void reconnect_tick(void *arg)
 {
 	struct ldmsd_prdcr *p = arg; /* alive: the task is freed before the producer */
 	pthread_mutex_lock(&p->lock);
 	ldms_t closeme = prdcr_event(p, LDMSD_PRDCR_EV_TIMER);
 	pthread_mutex_unlock(&p->lock);
-	if (closeme)
-		ldms_xprt_close(closeme);
+	ldmsd_prdcr_release_x(closeme);
+	prdcr_kick(p);
 }
 
-static int noent(struct ldmsd_req_ctxt *c)
+int ldmsd_prdcr_create(struct ldmsd *d, const struct ldmsd_prdcr_spec *sp, struct ldmsd_prdcr **out,
+		       char *msg, size_t msglen)
 {
-	return ldmsd_reply_err(c, -ENOENT, "The producer specified does not exist.");
-}
-
-static int get_int(struct ldmsd_req_ctxt *c, const char *what, const char *v, long lo, long hi,
-		   long *out)
-{
-	char *end;
-	errno = 0;
-	long n = strtol(v, &end, 0);
-	if (errno || end == v || *end || n < lo || n > hi)
-		return ldmsd_reply_err(c, -EINVAL, "%s: invalid %s '%s'", ldmsd_req_verb(c), what,
-				       v);
-	*out = n;
-	return 0;
-}
-
-static int prdcr_add_handler(struct ldmsd_req_ctxt *c)
-{
-	struct ldmsd *d = c->d;
 	struct ldmsd_agg *a = ldmsd_agg(d);
-	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
-	const char *type = ldmsd_req_attr(c, LDMSD_ATTR_TYPE);
-	const char *xprt = ldmsd_req_attr(c, LDMSD_ATTR_XPRT);
-	const char *host = ldmsd_req_attr(c, LDMSD_ATTR_HOST);
-	const char *port = ldmsd_req_attr(c, LDMSD_ATTR_PORT);
-	const char *rec = ldmsd_req_attr(c, LDMSD_ATTR_INTERVAL);
-	const char *auth = ldmsd_req_attr(c, LDMSD_ATTR_AUTH);
-	const char *rail = ldmsd_req_attr(c, LDMSD_ATTR_RAIL);
-	const char *quota = ldmsd_req_attr(c, LDMSD_ATTR_QUOTA);
-	const char *rx = ldmsd_req_attr(c, LDMSD_ATTR_RX_RATE);
-	const char *cache = ldmsd_req_attr(c, LDMSD_ATTR_IP);
-	enum ldmsd_prdcr_type t;
-	long portn = 0, railn = 1;
-	int64_t reconnect, q, r = -1;
-	int cache_ip = 1, rc;
-	uint32_t perm;
-
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	if (!name || !*name)
-		return ldmsd_reply_err(c, -EINVAL, "prdcr_add: 'name' is empty");
-	if (!type || ldmsd_prdcr_type_parse(type, &t))
-		return ldmsd_reply_err(c, -EINVAL,
-				       "prdcr_add: invalid type '%s' (active, passive, bridge, "
-				       "advertiser or advertised)",
-				       type ? type : "");
-	if (!xprt || !*xprt)
-		return ldmsd_reply_err(c, -EINVAL, "prdcr_add: 'xprt' is empty");
-	if (!host || !*host)
-		return ldmsd_reply_err(c, -EINVAL, "prdcr_add: 'host' is empty");
-	if (t != LDMSD_PRDCR_PASSIVE &&
-	    (rc = get_int(c, "port", port ? port : "", 1, 65535, &portn)))
-		return rc;
-	if (ldms_parse_time_us(rec ? rec : "", &reconnect) || reconnect <= 0)
-		return ldmsd_reply_err(c, -EINVAL, "prdcr_add: invalid reconnect interval '%s'",
-				       rec ? rec : "");
-	if (rail && *rail && (rc = get_int(c, "rail", rail, 1, 1 << 16, &railn)))
-		return rc;
-	q = d->s.default_quota;
-	if (quota && *quota && ldms_parse_size(quota, &q))
-		return ldmsd_reply_err(c, -EINVAL, "prdcr_add: invalid quota '%s'", quota);
-	if (rx && *rx && ldms_parse_size(rx, &r))
-		return ldmsd_reply_err(c, -EINVAL, "prdcr_add: invalid rx_rate '%s'", rx);
-	if (cache && *cache && ldms_parse_bool(cache, &cache_ip))
-		return ldmsd_reply_err(c, -EINVAL, "prdcr_add: invalid cache_ip '%s'", cache);
-	if ((rc = ldmsd_agg_perm(c, &perm)))
-		return rc;
-	if (ldmsd_prdcr_find(d, name))
-		return ldmsd_reply_err(c, -EEXIST, "The prdcr %s already exists.", name);
-
+	int rc;
+	if (out)
+		*out = NULL;
+	if (!a) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	if (ldmsd_prdcr_find(d, sp->name)) {
+		snprintf(msg, msglen, "The prdcr %s already exists.", sp->name);
+		return -EEXIST;
+	}
 	struct ldmsd_prdcr *p = calloc(1, sizeof(*p));
-	if (!p)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
+	if (!p) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	p->ref = 1;
 	p->d = d;
-	p->type = t;
-	p->port = (int)portn;
-	p->reconnect_us = reconnect;
-	p->rail = (int)railn;
-	p->quota = q;
-	p->rx_rate = r;
-	p->cache_ip = cache_ip;
-	p->perm = perm;
-	ldmsd_agg_owner(c, &p->uid, &p->gid);
-	p->name = strdup(name);
-	p->host = strdup(host);
-	p->xprt_name = strdup(xprt);
-	if (asprintf(&p->port_str, "%ld", portn) < 0)
+	p->type = sp->type;
+	p->adv_active = sp->adv_active;
+	p->port = sp->port;
+	p->reconnect_us = sp->reconnect_us;
+	p->rail = sp->rail;
+	p->quota = sp->quota;
+	p->rx_rate = sp->rx_rate;
+	p->cache_ip = sp->cache_ip;
+	p->perm = sp->perm;
+	p->uid = sp->uid;
+	p->gid = sp->gid;
+	p->name = strdup(sp->name);
+	p->host = strdup(sp->host);
+	p->xprt_name = strdup(sp->xprt);
+	if (asprintf(&p->port_str, "%d", sp->port) < 0)
 		p->port_str = NULL;
-	if (auth && *auth)
-		p->auth_dom = strdup(auth);
+	if (sp->auth && *sp->auth)
+		p->auth_dom = strdup(sp->auth);
 	if (!p->name || !p->host || !p->xprt_name || !p->port_str ||
-	    (auth && *auth && !p->auth_dom)) {
+	    (sp->auth && *sp->auth && !p->auth_dom)) {
 		prdcr_free(p);
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
 	}
-	struct ldmsd_auth_dom *dom = ldmsd_auth_dom_find(d, auth);
+	struct ldmsd_auth_dom *dom = ldmsd_auth_dom_find(d, sp->auth);
 	struct ldms_err e;
 	ldms_err_clear(&e);
 	if (dom) {
 		rc = ldms_auth_cfg_copy(&p->auth, &dom->cfg);
-	} else if (auth && *auth && strcmp(auth, LDMSD_DEFAULT_AUTH_DOM)) {
+	} else if (sp->auth && *sp->auth && strcmp(sp->auth, LDMSD_DEFAULT_AUTH_DOM)) {
 		prdcr_free(p);
-		return ldmsd_reply_err(c, -ENOENT,
-				       "prdcr_add: authentication domain '%s' not found", auth);
+		snprintf(msg, msglen, "authentication domain '%s' not found", sp->auth);
+		return -ENOENT;
 	} else {
 		rc = ldms_auth_cfg_init(&p->auth, d->s.auth_plugin, 0, NULL, &e);
 	}
 	if (rc) {
 		prdcr_free(p);
-		return ldmsd_reply_err(c, rc, "prdcr_add: authentication: %s",
-				       e.msg[0] ? e.msg : strerror(-rc));
+		snprintf(msg, msglen, "authentication: %s", e.msg[0] ? e.msg : strerror(-rc));
+		return rc;
 	}
-	if (cache_ip && t != LDMSD_PRDCR_PASSIVE) {
+	if (sp->cache_ip && !prdcr_is_passive(p)) {
 		/* fail early on a name that does not resolve, as upstream does */
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
 		char num[NI_MAXHOST];
-		if (getaddrinfo(host, p->port_str, &hints, &ai)) {
+		if (getaddrinfo(sp->host, p->port_str, &hints, &ai)) {
 			prdcr_free(p);
-			return ldmsd_reply_err(c, -EAFNOSUPPORT, "Error resolving hostname '%s'",
-					       host);
+			snprintf(msg, msglen, "Error resolving hostname '%s'", sp->host);
+			return -EAFNOSUPPORT;
 		}
 		/* reconnects then never wait for a name server (they run on the
 		 * scheduler thread) */
@@ -1069,43 +1172,12 @@ static int prdcr_add_handler(struct ldmsd_req_ctxt *c)
 	pthread_rwlock_wrlock(&a->lock);
 	TAILQ_INSERT_TAIL(&a->prdcrs, p, link);
 	pthread_rwlock_unlock(&a->lock);
+	if (out)
+		*out = p;
 	return 0;
 }
 
-static struct ldmsd_prdcr *prdcr_get_checked(struct ldmsd_req_ctxt *c, const char *name)
-{
-	struct ldmsd_prdcr *p = name ? ldmsd_prdcr_find(c->d, name) : NULL;
-	if (!p) {
-		noent(c);
-		return NULL;
-	}
-	if (ldmsd_agg_access(c, p->uid, p->gid, p->perm, 2)) {
-		ldmsd_reply_err(c, -EACCES, "Permission denied.");
-		return NULL;
-	}
-	return p;
-}
-
-static int prdcr_del_handler(struct ldmsd_req_ctxt *c)
-{
-	struct ldmsd_prdcr *p = prdcr_get_checked(c, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
-	if (!p)
-		return c->reply->rc;
-	pthread_mutex_lock(&p->lock);
-	int busy = p->state != LDMSD_PRDCR_STOPPED;
-	pthread_mutex_unlock(&p->lock);
-	if (busy)
-		return ldmsd_reply_err(c, -EBUSY, "The producer is in use.");
-	pthread_rwlock_wrlock(&c->d->agg->lock);
-	TAILQ_REMOVE(&c->d->agg->prdcrs, p, link);
-	pthread_rwlock_unlock(&c->d->agg->lock);
-	ldmsd_sched_task_free(p->task); /* no lock held: the tick takes p->lock */
-	p->task = NULL;
-	ldmsd_prdcr_put(p);
-	return 0;
-}
-
-static int prdcr_start_one(struct ldmsd_req_ctxt *c, struct ldmsd_prdcr *p, int64_t reconnect)
+int ldmsd_prdcr_start(struct ldmsd *d, struct ldmsd_prdcr *p, int64_t reconnect)
 {
 	pthread_mutex_lock(&p->lock);
 	if (p->state != LDMSD_PRDCR_STOPPED && p->state != LDMSD_PRDCR_STANDBY) {
@@ -1115,16 +1187,11 @@ static int prdcr_start_one(struct ldmsd_req_ctxt *c, struct ldmsd_prdcr *p, int6
 	if (reconnect > 0)
 		p->reconnect_us = reconnect;
 	ldms_log(LDMS_LINFO, LDMSD_PRDCR_LOG, "Starting producer %s", p->name);
-	if (p->type == LDMSD_PRDCR_PASSIVE || p->type == LDMSD_PRDCR_ADVERTISER)
-		ldms_log(LDMS_LWARN, LDMSD_PRDCR_LOG,
-			 "Producer %s: %s producers wait for the peer to connect; ldms-c does not "
-			 "support that yet",
-			 p->name, ldmsd_prdcr_type_str(p->type));
 	ldms_t closeme = prdcr_event(p, LDMSD_PRDCR_EV_START);
 	pthread_mutex_unlock(&p->lock);
-	if (closeme)
-		ldms_xprt_close(closeme);
-	struct ldmsd_sched *s = ldmsd_agg_sched(c->d);
+	ldmsd_prdcr_release_x(closeme);
+	prdcr_kick(p);
+	struct ldmsd_sched *s = ldmsd_agg_sched(d);
 	if (!s)
 		return -ENOMEM;
 	if (!p->task && !(p->task = ldmsd_sched_task_new(s, reconnect_tick, p)))
@@ -1132,278 +1199,22 @@ static int prdcr_start_one(struct ldmsd_req_ctxt *c, struct ldmsd_prdcr *p, int6
 	return ldmsd_sched_task_start(p->task, p->reconnect_us, 0);
 }
 
-static int reconnect_attr(struct ldmsd_req_ctxt *c, int64_t *out)
+void ldmsd_prdcr_stop(struct ldmsd_prdcr *p)
 {
-	const char *rec = ldmsd_req_attr(c, LDMSD_ATTR_INTERVAL);
-	*out = 0;
-	if (rec && *rec && (ldms_parse_time_us(rec, out) || *out <= 0))
-		return ldmsd_reply_err(c, -EINVAL, "%s: invalid reconnect interval '%s'",
-				       ldmsd_req_verb(c), rec);
-	return 0;
-}
-
-static int prdcr_start_handler(struct ldmsd_req_ctxt *c)
-{
-	int64_t rec;
-	int rc = reconnect_attr(c, &rec);
-	if (rc)
-		return rc;
-	struct ldmsd_prdcr *p = prdcr_get_checked(c, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
-	if (!p)
-		return c->reply->rc;
-	rc = prdcr_start_one(c, p, rec);
-	if (rc == -EBUSY)
-		return ldmsd_reply_err(c, rc, "The producer is already running.");
-	if (rc)
-		return ldmsd_reply_err(c, rc, "prdcr_start %s: %s", p->name, strerror(-rc));
-	return 0;
-}
-
-static void prdcr_stop_one(struct ldmsd_prdcr *p)
-{
+	ldms_t closeme = NULL;
 	pthread_mutex_lock(&p->lock);
-	ldms_t closeme = prdcr_event(p, LDMSD_PRDCR_EV_STOP);
+	if (p->state == LDMSD_PRDCR_STANDBY && p->x) {
+		/* bound to an advertiser's connection, never started: let it go */
+		closeme = p->x;
+		p->x = NULL;
+		p->state = LDMSD_PRDCR_STOPPING;
+	} else {
+		closeme = prdcr_event(p, LDMSD_PRDCR_EV_STOP);
+	}
 	pthread_mutex_unlock(&p->lock);
-	if (closeme)
-		ldms_xprt_close(closeme);
+	ldmsd_prdcr_release_x(closeme);
 	if (p->task)
 		ldmsd_sched_task_stop(p->task);
-}
-
-static int prdcr_stop_handler(struct ldmsd_req_ctxt *c)
-{
-	struct ldmsd_prdcr *p = prdcr_get_checked(c, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
-	if (!p)
-		return c->reply->rc;
-	pthread_mutex_lock(&p->lock);
-	int stopped = p->state == LDMSD_PRDCR_STOPPED || p->state == LDMSD_PRDCR_STOPPING;
-	pthread_mutex_unlock(&p->lock);
-	if (stopped)
-		return ldmsd_reply_err(c, -EBUSY, "The producer is already stopped.");
-	prdcr_stop_one(p);
-	return 0;
-}
-
-static int regex_attr(struct ldmsd_req_ctxt *c, regex_t *re)
-{
-	const char *rs = ldmsd_req_attr(c, LDMSD_ATTR_REGEX);
-	int rc = regcomp(re, rs ? rs : "", REG_EXTENDED | REG_NOSUB);
-	if (rc) {
-		char eb[200];
-		regerror(rc, re, eb, sizeof(eb));
-		return ldmsd_reply_err(c, -EINVAL, "%s: invalid regular expression '%s': %s",
-				       ldmsd_req_verb(c), rs ? rs : "", eb);
-	}
-	return 0;
-}
-
-static int prdcr_start_regex_handler(struct ldmsd_req_ctxt *c)
-{
-	regex_t re;
-	int64_t rec;
-	int rc = reconnect_attr(c, &rec);
-	if (rc || (rc = regex_attr(c, &re)))
-		return rc;
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_prdcr *p;
-	TAILQ_FOREACH(p, &a->prdcrs, link)
-	{
-		if (regexec(&re, p->name, 0, NULL, 0) ||
-		    ldmsd_agg_access(c, p->uid, p->gid, p->perm, 2))
-			continue;
-		rc = prdcr_start_one(c, p, rec);
-		if (rc && rc != -EBUSY) {
-			ldmsd_reply_err(c, rc, "prdcr_start_regex: %s: %s", p->name, strerror(-rc));
-			break;
-		}
-		rc = 0;
-	}
-	regfree(&re);
-	return rc;
-}
-
-static int prdcr_stop_regex_handler(struct ldmsd_req_ctxt *c)
-{
-	regex_t re;
-	int rc = regex_attr(c, &re);
-	if (rc)
-		return rc;
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_prdcr *p;
-	TAILQ_FOREACH(p, &a->prdcrs, link)
-	{
-		if (regexec(&re, p->name, 0, NULL, 0) ||
-		    ldmsd_agg_access(c, p->uid, p->gid, p->perm, 2))
-			continue;
-		pthread_mutex_lock(&p->lock);
-		int stopped = p->state == LDMSD_PRDCR_STOPPED || p->state == LDMSD_PRDCR_STOPPING;
-		pthread_mutex_unlock(&p->lock);
-		if (!stopped)
-			prdcr_stop_one(p);
-	}
-	regfree(&re);
-	return 0;
-}
-
-static int bool_attr(struct ldmsd_req_ctxt *c, uint32_t id)
-{
-	const char *v = ldmsd_req_attr(c, id);
-	int b = 0;
-	/* an empty value is python's False (ldmsd_controller sends summary that way) */
-	if (v && *v && ldms_parse_bool(v, &b))
-		b = 0;
-	return b;
-}
-
-/* Same bytes as upstream: `[{ "name":"p1",...,"sets": []}]`. */
-static void prdcr_json(struct ldmsd_buf *j, struct ldmsd_prdcr *p, int summary)
-{
-	pthread_mutex_lock(&p->lock);
-	ldmsd_buf_append(j, "{ \"name\":", 9);
-	ldmsd_buf_json_str(j, p->name);
-	ldmsd_buf_printf(j, ",\"type\":\"%s\",\"host\":", ldmsd_prdcr_type_str(p->type));
-	ldmsd_buf_json_str(j, p->host);
-	ldmsd_buf_printf(j, ",\"port\":%d,\"transport\":", p->port);
-	ldmsd_buf_json_str(j, p->xprt_name);
-	ldmsd_buf_append(j, ",\"auth\":", 8);
-	ldmsd_buf_json_str(j, p->auth_dom ? p->auth_dom : LDMSD_DEFAULT_AUTH_DOM);
-	ldmsd_buf_printf(j,
-			 ",\"rail\":\"%d\",\"quota\":\"%" PRId64 "\",\"rx_rate\":\"%" PRId64
-			 "\",\"reconnect_us\":\"%" PRId64 "\",\"state\":\"%s\"",
-			 p->rail, p->quota, p->rx_rate, p->reconnect_us,
-			 ldmsd_prdcr_state_str(p->state));
-	if (!summary) {
-		ldmsd_buf_append(j, ",\"sets\": [", 10);
-		for (size_t i = 0; i < p->n_sets; i++) {
-			struct ldmsd_prdcr_set *ps = p->sets[i];
-			ldmsd_buf_append(j,
-					 i ? ",{ \"inst_name\":" : "{ \"inst_name\":", i ? 15 : 14);
-			ldmsd_buf_json_str(j, ps->inst_name);
-			ldmsd_buf_append(j, ",\"schema_name\":", 15);
-			ldmsd_buf_json_str(j, ps->schema_name);
-			ldmsd_buf_printf(j, ",\"state\":\"%s\"}",
-					 ldmsd_prdcr_set_state_str(ps->state));
-		}
-		ldmsd_buf_append(j, "]", 1);
-	}
-	ldmsd_buf_append(j, "}", 1);
-	pthread_mutex_unlock(&p->lock);
-}
-
-static int prdcr_status_handler(struct ldmsd_req_ctxt *c)
-{
-	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
-	const char *state = ldmsd_req_attr(c, LDMSD_ATTR_STATE);
-	int summary = bool_attr(c, LDMSD_ATTR_SUMMARY);
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_buf *j = ldmsd_reply_json(c);
-	struct ldmsd_prdcr *p;
-	int n = 0;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	if (name && *name && !ldmsd_prdcr_find(c->d, name))
-		return noent(c);
-	ldmsd_buf_append(j, "[", 1);
-	TAILQ_FOREACH(p, &a->prdcrs, link)
-	{
-		if (name && *name && strcmp(p->name, name))
-			continue;
-		if (state && *state && strcasecmp(state, ldmsd_prdcr_state_str(p->state)))
-			continue;
-		if (n++)
-			ldmsd_buf_append(j, ",", 1);
-		prdcr_json(j, p, summary);
-	}
-	ldmsd_buf_append(j, "]", 1);
-	return 0;
-}
-
-static void pset_status_json(struct ldmsd_buf *j, struct ldmsd_prdcr *p, struct ldmsd_prdcr_set *ps)
-{
-	struct ldms_timestamp ts = {0, 0}, dur = {0, 0};
-	char origin[LDMS_PRODUCER_NAME_MAX] = "";
-	if (ps->set && ps->updates) {
-		ldms_set_lock(ps->set);
-		ts = ldms_transaction_timestamp_get(ps->set);
-		dur = ldms_transaction_duration_get(ps->set);
-		snprintf(origin, sizeof(origin), "%s", ldms_set_producer_name_get(ps->set));
-		ldms_set_unlock(ps->set);
-	}
-	ldmsd_buf_append(j, "{\"inst_name\":", 13);
-	ldmsd_buf_json_str(j, ps->inst_name);
-	ldmsd_buf_append(j, ",\"schema_name\":", 15);
-	ldmsd_buf_json_str(j, ps->schema_name);
-	ldmsd_buf_printf(j, ",\"state\":\"%s\",\"origin\":", ldmsd_prdcr_set_state_str(ps->state));
-	ldmsd_buf_json_str(j, origin);
-	ldmsd_buf_append(j, ",\"producer\":", 12);
-	ldmsd_buf_json_str(j, p->name);
-	ldmsd_buf_printf(j,
-			 ",\"timestamp.sec\":\"%u\",\"timestamp.usec\":\"%u\",\"duration.sec\":"
-			 "\"%u\",\"duration.usec\":\"%u\"}",
-			 ts.sec, ts.usec, dur.sec, dur.usec);
-}
-
-static int prdcr_set_status_handler(struct ldmsd_req_ctxt *c)
-{
-	const char *prod = ldmsd_req_attr(c, LDMSD_ATTR_PRODUCER);
-	const char *inst = ldmsd_req_attr(c, LDMSD_ATTR_INSTANCE);
-	const char *schema = ldmsd_req_attr(c, LDMSD_ATTR_SCHEMA);
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_buf *j = ldmsd_reply_json(c);
-	struct ldmsd_prdcr *p;
-	int n = 0;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	if (prod && *prod && !ldmsd_prdcr_find(c->d, prod))
-		return noent(c);
-	ldmsd_buf_append(j, "[", 1);
-	TAILQ_FOREACH(p, &a->prdcrs, link)
-	{
-		if (prod && *prod && strcmp(p->name, prod))
-			continue;
-		pthread_mutex_lock(&p->lock);
-		for (size_t i = 0; i < p->n_sets; i++) {
-			struct ldmsd_prdcr_set *ps = p->sets[i];
-			if ((inst && *inst && strcmp(inst, ps->inst_name)) ||
-			    (schema && *schema && strcmp(schema, ps->schema_name)))
-				continue;
-			if (n++)
-				ldmsd_buf_append(j, ",", 1);
-			pset_status_json(j, p, ps);
-		}
-		pthread_mutex_unlock(&p->lock);
-	}
-	ldmsd_buf_append(j, "]", 1);
-	return 0;
-}
-
-static int prdcr_stats_handler(struct ldmsd_req_ctxt *c)
-{
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	uint64_t t0 = ldms_monotonic_us();
-	long cnt[LDMSD_PRDCR_STANDBY + 1] = {0};
-	long total = 0, sets = 0;
-	struct ldmsd_prdcr *p;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	TAILQ_FOREACH(p, &a->prdcrs, link)
-	{
-		pthread_mutex_lock(&p->lock);
-		total++;
-		if ((unsigned)p->state <= LDMSD_PRDCR_STANDBY)
-			cnt[p->state]++;
-		sets += (long)p->n_sets;
-		pthread_mutex_unlock(&p->lock);
-	}
-	ldmsd_buf_printf(ldmsd_reply_json(c),
-			 "{\"prdcr_count\":%ld,\"stopped_count\":%ld,\"disconnected_count\":%ld,"
-			 "\"connecting_count\":%ld,\"connected_count\":%ld,\"stopping_count\":%ld,"
-			 "\"standby_count\":%ld,\"set_count\":%ld,\"compute_time\":%" PRIu64 "}",
-			 total, cnt[LDMSD_PRDCR_STOPPED], cnt[LDMSD_PRDCR_DISCONNECTED],
-			 cnt[LDMSD_PRDCR_CONNECTING], cnt[LDMSD_PRDCR_CONNECTED],
-			 cnt[LDMSD_PRDCR_STOPPING], cnt[LDMSD_PRDCR_STANDBY], sets,
-			 ldms_monotonic_us() - t0);
-	return 0;
 }
 
 /* ---- shutdown ------------------------------------------------------------------------------- */
@@ -1418,7 +1229,7 @@ void ldmsd_prdcr_stop_all(struct ldmsd *d)
 		int stopped = p->state == LDMSD_PRDCR_STOPPED || p->state == LDMSD_PRDCR_STOPPING;
 		pthread_mutex_unlock(&p->lock);
 		if (!stopped)
-			prdcr_stop_one(p);
+			ldmsd_prdcr_stop(p);
 	}
 }
 
@@ -1440,28 +1251,7 @@ void ldmsd_prdcr_free_all(struct ldmsd *d)
 		p->x = NULL;
 		p->state = LDMSD_PRDCR_STOPPED;
 		pthread_mutex_unlock(&p->lock);
-		if (x)
-			ldms_xprt_close(x);
+		ldmsd_prdcr_release_x(x);
 		ldmsd_prdcr_put(p);
 	}
 }
-
-#define ATTRS(...) ((const struct ldmsd_attr_spec[]){__VA_ARGS__, {NULL, 0}})
-#define REQ	   LDMSD_ATTR_F_REQ
-
-const struct ldmsd_cmd_def ldmsd_prdcr_cmds[] = {
-    {"prdcr_add", prdcr_add_handler, 0,
-     ATTRS({"name", REQ}, {"type", REQ}, {"xprt", REQ}, {"host", REQ}, {"port", 0},
-	   {"reconnect", REQ}, {"auth", 0}, {"perm", 0}, {"rail", 0}, {"quota", 0}, {"rx_rate", 0},
-	   {"cache_ip", 0})},
-    {"prdcr_del", prdcr_del_handler, 0, ATTRS({"name", REQ})},
-    {"prdcr_start", prdcr_start_handler, 0, ATTRS({"name", REQ}, {"reconnect", 0})},
-    {"prdcr_start_regex", prdcr_start_regex_handler, 0, ATTRS({"regex", REQ}, {"reconnect", 0})},
-    {"prdcr_stop", prdcr_stop_handler, 0, ATTRS({"name", REQ})},
-    {"prdcr_stop_regex", prdcr_stop_regex_handler, 0, ATTRS({"regex", REQ})},
-    {"prdcr_status", prdcr_status_handler, 0, ATTRS({"name", 0}, {"summary", 0}, {"state", 0})},
-    {"prdcr_set_status", prdcr_set_status_handler, 0,
-     ATTRS({"producer", 0}, {"instance", 0}, {"schema", 0})},
-    {"prdcr_stats", prdcr_stats_handler, 0, NULL},
-    {NULL, NULL, 0, NULL},
-};

@@ -201,6 +201,14 @@ static void fini_close(struct ldms_xprt *x, void *arg)
 	xprt_close_post(x);
 }
 
+/* After the loops stopped: what was still flushing (a peer that does not read)
+ * or was accepted while we shut down is closed here, on the caller's thread
+ * (the I/O threads are gone), before the event bases are freed. */
+static void fini_close_now(struct ldms_xprt *x, void *arg)
+{
+	xprt_close_now(x, ECONNABORTED, "shutting down");
+}
+
 static void io_stop_task(void *arg)
 {
 	struct io_thread *io = arg;
@@ -235,6 +243,7 @@ void ldms_fini(void)
 		pthread_mutex_unlock(&io[i].lock);
 		io_wake_cb(-1, 0, &io[i]); /* anything posted after the loop stopped */
 	}
+	xprt_list_foreach(fini_close_now, NULL);
 	pthread_mutex_lock(&eng.lock);
 	eng.started = 0;
 	eng.n = 0;
