@@ -5,6 +5,7 @@
  * the expanded size and refuses back-references (exponential regexec). */
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <string.h>
 
 #include "ldms/ldms_util.h"
@@ -180,4 +181,11 @@ int ldms_regex_check(const char *pattern, struct ldms_err *err)
 				    strlen(pattern) > 64 ? "..." : "", r.msg);
 	}
 	return 0;
+}
+
+int ldms_regcomp(regex_t *re, const char *pattern, int cflags)
+{
+	if (ldms_regex_check(pattern, NULL))
+		return REG_ESIZE;
+	return regcomp(re, pattern, cflags);
 }
