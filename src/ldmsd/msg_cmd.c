@@ -252,7 +252,7 @@ static int sub_cmd(struct ldmsd_req_ctxt *c, int unsub)
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	rc = regcomp(&e->prdcr_re, rs ? rs : "", REG_EXTENDED | REG_NOSUB);
+	rc = ldms_regcomp(&e->prdcr_re, rs ? rs : "", REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		free(e);
 		return ldmsd_reply_err(c, -EINVAL, "%s: invalid regular expression '%s'",
@@ -263,8 +263,9 @@ static int sub_cmd(struct ldmsd_req_ctxt *c, int unsub)
 	e->rate = rate;
 	e->prdcr_re_str = strdup(rs ? rs : "");
 	e->tag = strdup(tag);
-	if (e->is_regex && (ldms_regex_check(tag, &err) ||
-			    regcomp(&tre, tag, REG_EXTENDED | REG_NOSUB) || (regfree(&tre), 0))) {
+	if (e->is_regex &&
+	    (ldms_regex_check(tag, &err) || ldms_regcomp(&tre, tag, REG_EXTENDED | REG_NOSUB) ||
+	     (regfree(&tre), 0))) {
 		rc = ldmsd_reply_err(c, -EINVAL, "%s: invalid message_tag regex '%s'",
 				     ldmsd_req_verb(c), tag);
 		goto fail;

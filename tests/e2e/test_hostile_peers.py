@@ -119,6 +119,13 @@ def test_garbage_and_bad_connect(daemon):
         assert ftype == w.REJECTED, (kw, ftype)
         assert reason in body, (kw, body)
         expect_closed(c)
+    # control characters in the auth name do not reach the log or the reason raw
+    c = w.Conn(d.port)
+    c.send(w.connect_frame(auth="x\nFAKE: line\x1b"))
+    ftype, _, _, body = c.recv_frame()
+    assert ftype == w.REJECTED and b"x?FAKE: line?" in body, body
+    expect_closed(c)
+    assert "\nFAKE: line" not in d.log()
     # a conn msg shorter than the legacy 20 bytes
     c = w.Conn(d.port)
     cm = w.LDMS_VERSION + b"none"

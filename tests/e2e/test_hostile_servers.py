@@ -418,7 +418,7 @@ def test_aggregator_survives_hostile_producer(ldmsd_factory, kind):
     srv = FakeServer(producer_script(kind))
     try:
         d = ldmsd_factory("agg-" + kind, AGG_CONF.format(port=srv.port))
-        time.sleep(6)  # several reconnects and update rounds
+        time.sleep(4)  # several reconnects and update rounds
         assert d.proc.poll() is None, "aggregator died:\n" + d.log()[-3000:]
         out, _ = run_ls(d.port, wait=5)
         assert out.returncode == 0, out.stdout + out.stderr
