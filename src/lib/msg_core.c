@@ -437,7 +437,7 @@ static void src_stat_add(struct msg_chan *ch, struct msg_buf *m)
 void msg_deliver(struct msg_buf *m, struct msg_conn *from)
 {
 	struct ldms_msg_client *stack[DELIVER_STACK], **cl = stack;
-	struct msg_conn *sent_to[DELIVER_STACK];
+	struct msg_conn *sent_stack[DELIVER_STACK], **sent_to = sent_stack;
 	size_t n = 0, n_sent = 0, cap = DELIVER_STACK;
 	struct msg_chan *ch;
 	struct msg_bind *b;
@@ -470,6 +470,8 @@ void msg_deliver(struct msg_buf *m, struct msg_conn *from)
 		cl[n++] = msg_client_get(b->c);
 	}
 	pthread_mutex_unlock(&msg_g.lock);
+	if (n > DELIVER_STACK && !(sent_to = malloc(n * sizeof(*sent_to))))
+		sent_to = sent_stack; /* without memory: duplicates beyond the first 16 */
 
 	for (size_t i = 0; i < n; i++) {
 		struct ldms_msg_client *c = cl[i];
@@ -486,7 +488,8 @@ void msg_deliver(struct msg_buf *m, struct msg_conn *from)
 				rc = MSG_FWD_DUPLICATE;
 			} else {
 				rc = msg_forward(m, c);
-				if (n_sent < DELIVER_STACK && (rc == 0 || rc == MSG_FWD_QUEUED))
+				if ((sent_to != sent_stack || n_sent < DELIVER_STACK) &&
+				    (rc == 0 || rc == MSG_FWD_QUEUED))
 					sent_to[n_sent++] = c->conn;
 			}
 		} else {
@@ -512,6 +515,8 @@ void msg_deliver(struct msg_buf *m, struct msg_conn *from)
 	}
 	if (cl != stack)
 		free(cl);
+	if (sent_to != sent_stack)
+		free(sent_to);
 	(void)from;
 }
 

@@ -317,3 +317,41 @@ def test_malformed_msg_frames(ldmsd_factory, tmp_path):
     assert [m["data"] for m in sub.messages()] == ["still fine\n"]
     assert s.proc.poll() is None
     assert ctl(s.port, "msg_stats")["rc"] == 0
+
+
+def test_subscription_rx_rate_drops(ldmsd_factory, tmp_path):
+    """S5: prdcr_subscribe rx_rate=32 (payload bytes/s): a burst of 16 messages of
+    17 bytes reaches L1 only within the rate (twice it if the burst straddles a
+    second); the sampler counts the rest as drops of L1's remote client."""
+    need(PUBLISH, SUBSCRIBE, LDMSD_CONTROLLER)
+    s = ldmsd_factory("samp", "msg_enable\n")
+    l1 = ldmsd_factory("l1", "prdcr_add name=samp host=127.0.0.1 port=%d xprt=sock "
+                       "type=active reconnect=1s\n"
+                       "prdcr_subscribe regex=.* message_tag=rate rx_rate=32\n"
+                       "prdcr_start name=samp\n" % s.port)
+    wait_until(lambda: len(remote_clients(s.port)) == 1, 20, "L1's subscription")
+    sub = Subscriber(tmp_path, l1.port, "rate", 16, regex=False, timeout=4)
+    path = tmp_path / "burst.txt"
+    path.write_text("".join("%015d\n" % i for i in range(16)))  # 16 + NUL = 17 bytes
+    assert publish(s.port, "rate", path).returncode == 0
+    sub.wait()
+    got = len(sub.messages())
+    assert 1 <= got <= 4, got
+    assert tag_stats(s.port, "rate")["rx"]["count"] == 16  # the sampler got them all
+    rc = remote_clients(s.port)[0]
+    assert rc["tx"]["count"] == got
+    assert rc["tx"]["count"] + rc["drops"]["count"] == 16
+
+
+def test_connection_rx_rate_waits(ldmsd_factory, tmp_path):
+    """S4: a sampler listening with rx_rate=64 bytes/s: a blocking publisher of
+    eight 26-byte charges waits for the rate (ENOBUFS) and loses nothing."""
+    need(PUBLISH, LDMSD_CONTROLLER)
+    rport = free_port()
+    s = ldmsd_factory("samp", "listen xprt=sock port=%d host=127.0.0.1 rx_rate=64\n" % rport)
+    path = tmp_path / "r.txt"
+    path.write_text("".join("%022d\n" % i for i in range(8)))  # 2 + 23 + NUL = 26
+    r = publish(rport, "r", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Publish lacks send credits" in r.stdout
+    assert tag_stats(s.port, "r")["rx"]["count"] == 8
