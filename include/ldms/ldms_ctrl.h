@@ -365,8 +365,9 @@ const char *ldms_ctrl_msg_text(const struct ldms_ctrl_msg *m);
  * (bounds; for commands, non-empty string values must end in NUL). */
 struct ldms_ctrl_reasm;
 /* v = peer numbering (ldmsd uses LDMS_CTRL_V4_5); max_msg = byte limit of one
- * reassembled message and of all partial messages held together (0 = 64 MiB
- * default), so a peer sending SOM records without EOM gets -E2BIG, not memory */
+ * reassembled message and of all partial messages held together, so a peer
+ * sending SOM records without EOM gets -E2BIG, not memory (0 = defaults:
+ * 64 MiB, of which requests at most 8 MiB) */
 struct ldms_ctrl_reasm *ldms_ctrl_reasm_new(enum ldms_ctrl_ver v, size_t max_msg);
 void ldms_ctrl_reasm_free(struct ldms_ctrl_reasm *r);
 void ldms_ctrl_reasm_set_ver(struct ldms_ctrl_reasm *r, enum ldms_ctrl_ver v);

@@ -94,6 +94,11 @@ int ldms_access_check(uid_t uid, gid_t gid, uid_t obj_uid, gid_t obj_gid, uint32
  * gigabytes, back-references, patterns over 4 KiB). Syntax errors are left to
  * regcomp. */
 int ldms_regex_check(const char *pattern, struct ldms_err *err);
+/* regcomp() for patterns from users or peers: same arguments and return codes,
+ * but a pattern ldms_regex_check() refuses is not compiled and gives REG_ESIZE
+ * ("Regular expression too big"). */
+struct re_pattern_buffer;
+int ldms_regcomp(struct re_pattern_buffer *re, const char *pattern, int cflags);
 
 /* ---- time --------------------------------------------------------------------------- */
 uint64_t ldms_now_us(void);	  /* CLOCK_REALTIME in µs */

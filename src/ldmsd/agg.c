@@ -33,7 +33,7 @@ int ldmsd_regex_list_add(struct ldmsd_regex_list *l, const char *str, enum ldmsd
 		snprintf(msg, msglen, "out of memory");
 		return -ENOMEM;
 	}
-	int rc = regcomp(&e->re, str, REG_EXTENDED | REG_NOSUB);
+	int rc = ldms_regcomp(&e->re, str, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		char eb[200];
 		regerror(rc, &e->re, eb, sizeof(eb));

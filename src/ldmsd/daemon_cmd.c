@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <ldms/ldms_msg.h>
 #include <ldms/ldms_set.h>
 
 #include "ldmsd_cmd.h"
@@ -261,6 +262,15 @@ static int default_authz_handler(struct ldmsd_req_ctxt *c)
 static int msg_enable_handler(struct ldmsd_req_ctxt *c)
 {
 	c->d->s.msg_enabled = c->req->id == LDMSD_MSG_ENABLE_REQ;
+	if (c->d->s.msg_enabled)
+		ldms_msg_enable();
+	else
+		ldms_msg_disable();
+	struct ldmsd_listen *l;
+	TAILQ_FOREACH(l, &c->d->listeners, link)
+	{
+		ldms_msg_listener_advertise(l->l, c->d->s.msg_enabled);
+	}
 	return 0;
 }
 

@@ -204,7 +204,7 @@ static int prdcr_stop_handler(struct ldmsd_req_ctxt *c)
 static int regex_attr(struct ldmsd_req_ctxt *c, regex_t *re)
 {
 	const char *rs = ldmsd_req_attr(c, LDMSD_ATTR_REGEX);
-	int rc = regcomp(re, rs ? rs : "", REG_EXTENDED | REG_NOSUB);
+	int rc = ldms_regcomp(re, rs ? rs : "", REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		char eb[200];
 		regerror(rc, re, eb, sizeof(eb));

@@ -339,7 +339,7 @@ int ldmsd_prdcr_listen_add_handler(struct ldmsd_req_ctxt *c)
 			rc = ldmsd_reply_err(c, -ENOMEM, "Memory allocation failed.");
 			goto err;
 		}
-		if (regcomp(&pl->regex, re, REG_EXTENDED | REG_NOSUB)) {
+		if (ldms_regcomp(&pl->regex, re, REG_EXTENDED | REG_NOSUB)) {
 			free(pl->regex_str);
 			pl->regex_str = NULL;
 			rc = ldmsd_reply_err(c, -EINVAL,

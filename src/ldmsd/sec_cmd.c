@@ -111,7 +111,7 @@ static int set_sec_mod_handler(struct ldmsd_req_ctxt *c)
 	m.set_uid = u != NULL;
 	m.set_gid = g != NULL;
 	m.set_perm = p != NULL;
-	int rc = regcomp(&m.re, rx, REG_EXTENDED | REG_NOSUB);
+	int rc = ldms_regcomp(&m.re, rx, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		char eb[200];
 		regerror(rc, &m.re, eb, sizeof(eb));

@@ -350,7 +350,7 @@ static int strgp_add_handler(struct ldmsd_req_ctxt *c)
 		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
 	}
 	if (s->regex_str) {
-		rc = regcomp(&s->regex, s->regex_str, REG_EXTENDED | REG_NOSUB);
+		rc = ldms_regcomp(&s->regex, s->regex_str, REG_EXTENDED | REG_NOSUB);
 		if (rc) {
 			char eb[200];
 			regerror(rc, &s->regex, eb, sizeof(eb));

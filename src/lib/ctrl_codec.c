@@ -9,6 +9,11 @@
 #include "ldms/ldms_ctrl.h"
 
 #define DEFAULT_MAX_MSG (64u << 20)
+/* With the default budget, requests (type CMD) are held to a smaller one: a
+ * command is a configuration line, while replies (status JSON of a large
+ * daemon) may legitimately be big. A server thus holds at most this much for
+ * an unauthenticated-cost peer that never finishes its messages. */
+#define DEFAULT_MAX_CMD (8u << 20)
 #define MAX_PENDING	256u
 
 struct ldms_ctrl_msg {
@@ -466,7 +471,8 @@ struct pending {
 struct ldms_ctrl_reasm {
 	enum ldms_ctrl_ver ver;
 	size_t max_msg; /* budget of all messages in progress together */
-	size_t pend_bytes;
+	size_t max_cmd; /* ... and of the requests among them */
+	size_t pend_bytes, pend_cmd_bytes;
 	size_t npend;
 	struct pending pend[MAX_PENDING];
 };
@@ -478,6 +484,7 @@ struct ldms_ctrl_reasm *ldms_ctrl_reasm_new(enum ldms_ctrl_ver v, size_t max_msg
 		return NULL;
 	r->ver = v;
 	r->max_msg = max_msg ? max_msg : DEFAULT_MAX_MSG;
+	r->max_cmd = max_msg ? max_msg : DEFAULT_MAX_CMD;
 	return r;
 }
 
@@ -506,6 +513,8 @@ static struct pending *pend_find(struct ldms_ctrl_reasm *r, uint32_t type, uint3
 static void pend_drop(struct ldms_ctrl_reasm *r, struct pending *p)
 {
 	r->pend_bytes -= p->len;
+	if (p->type == LDMS_CTRL_TYPE_CMD)
+		r->pend_cmd_bytes -= p->len;
 	free(p->buf);
 	*p = r->pend[--r->npend];
 }
@@ -515,6 +524,8 @@ static int pend_append(struct ldms_ctrl_reasm *r, struct pending *p, const uint8
 	/* one budget for every msg_no in progress: a peer opening many messages
 	 * (SOM without EOM) cannot multiply it */
 	if (len > r->max_msg - r->pend_bytes)
+		return -E2BIG;
+	if (p->type == LDMS_CTRL_TYPE_CMD && len > r->max_cmd - r->pend_cmd_bytes)
 		return -E2BIG;
 	if (len == 0)
 		return 0;
@@ -531,6 +542,8 @@ static int pend_append(struct ldms_ctrl_reasm *r, struct pending *p, const uint8
 	memcpy(p->buf + p->len, d, len);
 	p->len += len;
 	r->pend_bytes += len;
+	if (p->type == LDMS_CTRL_TYPE_CMD)
+		r->pend_cmd_bytes += len;
 	return 0;
 }
 
@@ -554,8 +567,9 @@ int ldms_ctrl_reasm_feed(struct ldms_ctrl_reasm *r, const void *rec, size_t len,
 		if (p)
 			return -EADDRINUSE;    /* the message in progress is kept */
 		if (h.flags & LDMS_CTRL_F_EOM) /* common case: no copy into a pending slot */
-			return plen > r->max_msg ? -E2BIG
-						 : build_msg(&h, payload, plen, r->ver, out);
+			return plen > (h.type == LDMS_CTRL_TYPE_CMD ? r->max_cmd : r->max_msg)
+				   ? -E2BIG
+				   : build_msg(&h, payload, plen, r->ver, out);
 		if (r->npend == MAX_PENDING)
 			return -ENOBUFS;
 		p = &r->pend[r->npend++];

@@ -5,6 +5,7 @@
  * the expanded size and refuses back-references (exponential regexec). */
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <string.h>
 
 #include "ldms/ldms_util.h"
@@ -166,8 +167,25 @@ int ldms_regex_check(const char *pattern, struct ldms_err *err)
 		if (*r.p == ')') /* unbalanced: literal for the estimate, regcomp decides */
 			r.p++;
 	}
-	if (r.err)
-		return ldms_err_set(err, r.err, "regular expression '%.64s%s' refused: %s", pattern,
+	if (r.err) {
+		char shown[65];
+		size_t i;
+
+		/* the pattern may come from a peer: no control bytes into a log line */
+		for (i = 0; i < 64 && pattern[i]; i++)
+			shown[i] = (unsigned char)pattern[i] < 0x20 || pattern[i] == 0x7f
+				       ? '?'
+				       : pattern[i];
+		shown[i] = 0;
+		return ldms_err_set(err, r.err, "regular expression '%s%s' refused: %s", shown,
 				    strlen(pattern) > 64 ? "..." : "", r.msg);
+	}
 	return 0;
+}
+
+int ldms_regcomp(regex_t *re, const char *pattern, int cflags)
+{
+	if (ldms_regex_check(pattern, NULL))
+		return REG_ESIZE;
+	return regcomp(re, pattern, cflags);
 }

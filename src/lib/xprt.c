@@ -205,6 +205,17 @@ ldms_t ldms_xprt_new(const char *xprt, const struct ldms_auth_cfg *auth,
 	return xprt_alloc(1, auth, opts);
 }
 
+const char *xprt_printable(const char *in, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; n && i < n - 1 && in[i]; i++)
+		out[i] = (unsigned char)in[i] < 0x20 || (unsigned char)in[i] >= 0x7f ? '?' : in[i];
+	if (n)
+		out[i] = 0;
+	return out;
+}
+
 /* ---- output --------------------------------------------------------------------------- */
 
 void xprt_write(struct ldms_xprt *x, const void *buf, size_t len)
@@ -614,7 +625,7 @@ static void passive_reject(struct ldms_xprt *x, const char *reason)
 static void passive_connect(struct ldms_xprt *x, const struct zap_frame *f)
 {
 	struct ldms_conn_msg pm, m;
-	char reason[256];
+	char reason[256], pa[17];
 	uint8_t cm[LDMS_CONN_MSG_RAIL_LEN], buf[ZAP_SENDRECV_HDR + LDMS_CONN_MSG_RAIL_LEN];
 	int n;
 
@@ -633,8 +644,8 @@ static void passive_connect(struct ldms_xprt *x, const struct zap_frame *f)
 			 pm.version[0], pm.version[1], pm.version[2], pm.version[3]);
 	else if (strcmp(pm.auth_name, x->auth_name) != 0)
 		snprintf(reason, sizeof(reason),
-			 "authentication method mismatch: the listener uses '%s', the peer '%.16s'",
-			 x->auth_name, pm.auth_name);
+			 "authentication method mismatch: the listener uses '%s', the peer '%s'",
+			 x->auth_name, xprt_printable(pm.auth_name, pa, sizeof(pa)));
 	if (reason[0]) {
 		passive_reject(x, reason);
 		return;
@@ -654,6 +665,7 @@ static void active_accepted(struct ldms_xprt *x, const struct zap_frame *f)
 {
 	struct ldms_conn_msg pm;
 	uint8_t buf[ZAP_SENDRECV_HDR];
+	char pa[17];
 
 	if (ldms_conn_msg_decode(f->data, f->data_len, &pm)) {
 		xprt_close_now(x, EPROTO, "malformed ACCEPTED connection message");
@@ -665,7 +677,7 @@ static void active_accepted(struct ldms_xprt *x, const struct zap_frame *f)
 			       "peer answered LDMS %u.%u.%u.%u with authentication '%.16s' "
 			       "(expected 4.2.0.0 and '%s')",
 			       pm.version[0], pm.version[1], pm.version[2], pm.version[3],
-			       pm.auth_name, x->auth_name);
+			       xprt_printable(pm.auth_name, pa, sizeof(pa)), x->auth_name);
 		return;
 	}
 	x->peer_cm = pm;

@@ -516,6 +516,7 @@ static int mirror_get(struct ldms_xprt *x, const struct ldms_rdv_lookup *r,
 
 void xprt_client_rendezvous(struct ldms_xprt *x, const struct zap_frame *f)
 {
+	char name[256];
 	struct ldms_rdv_lookup r;
 	struct xlookup *lk;
 	struct rset *rs = NULL;
@@ -540,7 +541,7 @@ void xprt_client_rendezvous(struct ldms_xprt *x, const struct zap_frame *f)
 	rc = mirror_get(x, &r, f, &rs);
 	if (rc) {
 		ldms_log(LDMS_LERROR, XPRT_LOG, "%s: lookup of '%s' failed: %s", x->peer_str,
-			 r.instance, strerror(-rc));
+			 xprt_printable(r.instance, name, sizeof(name)), strerror(-rc));
 		lk->cb(x, rc, (int)r.more, NULL, lk->arg);
 	} else {
 		set = ldms_set_get(rs->set);

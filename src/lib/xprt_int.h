@@ -147,6 +147,9 @@ enum { XSTAT_OPEN, XSTAT_TOTAL, XSTAT_RX, XSTAT_TX, XSTAT_READS };
 
 /* xprt.c */
 void xprt_free(struct ldms_xprt *x);
+/* A peer's string made safe for a log line or a reply: control and non-ASCII
+ * bytes become '?', at most n - 1 characters. Returns out. */
+const char *xprt_printable(const char *in, char *out, size_t n);
 void xprt_handshake_timeout_from_env(void);
 
 /* xprt_sync.c */

@@ -2,11 +2,13 @@
  * loop for cross-thread hand-off (posting + event_active wake-up), the engine's
  * list of endpoints (for the set observer and shutdown) and its statistics. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/thread.h>
 
+#include "ldms/ldms_msg.h"
 #include "xprt_int.h"
 
 static struct {
@@ -144,6 +146,15 @@ int ldms_init(int io_threads)
 	pthread_mutex_lock(&eng.lock);
 	if (eng.started)
 		goto out;
+	/* libevent writes with writev(): a peer that resets the connection would
+	 * kill the whole process with SIGPIPE. Unless the application installed
+	 * its own disposition, ignore it (the write then fails with EPIPE). */
+	{
+		struct sigaction old;
+		if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+		    !(old.sa_flags & SA_SIGINFO))
+			signal(SIGPIPE, SIG_IGN);
+	}
 	if (evthread_use_pthreads()) {
 		rc = -ENOSYS;
 		goto out;
@@ -241,6 +252,7 @@ void ldms_fini(void)
 	for (i = 0; i < n; i++)
 		io_destroy(&io[i]);
 	free(io);
+	ldms_msg_sweep(); /* the message service's references to the closed endpoints */
 	if (xprt_test_live_count())
 		ldms_log(LDMS_LWARN, XPRT_LOG, "ldms_fini: %d endpoint(s) still referenced",
 			 xprt_test_live_count());

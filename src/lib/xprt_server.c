@@ -582,7 +582,7 @@ static void del_task_run(void *arg)
 	uint8_t *msg = malloc(len);
 	int n;
 
-	if (msg && x->state == XS_CONNECTED) {
+	if (msg && x->state == XS_CONNECTED && xprt_push_check(x) == 0) {
 		n = ldms_enc_set_delete(msg, len, ++x->del_seq, name);
 		if (n > 0)
 			xprt_send_ldms(x, msg, (size_t)n);

@@ -202,7 +202,7 @@ static int match_compile(struct ls_match *m, const struct ls_opts *o)
 		}
 		if (!pat)
 			return -ENOMEM;
-		rc = regcomp(&m->re[i], pat, REG_EXTENDED | REG_NOSUB);
+		rc = ldms_regcomp(&m->re[i], pat, REG_EXTENDED | REG_NOSUB);
 		free(pat);
 		if (rc) {
 			regerror(rc, &m->re[i], errmsg, sizeof(errmsg));

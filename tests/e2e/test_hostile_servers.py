@@ -418,7 +418,7 @@ def test_aggregator_survives_hostile_producer(ldmsd_factory, kind):
     srv = FakeServer(producer_script(kind))
     try:
         d = ldmsd_factory("agg-" + kind, AGG_CONF.format(port=srv.port))
-        time.sleep(6)  # several reconnects and update rounds
+        time.sleep(4)  # several reconnects and update rounds
         assert d.proc.poll() is None, "aggregator died:\n" + d.log()[-3000:]
         out, _ = run_ls(d.port, wait=5)
         assert out.returncode == 0, out.stdout + out.stderr
@@ -427,3 +427,36 @@ def test_aggregator_survives_hostile_producer(ldmsd_factory, kind):
     finally:
         srv.close()
     assert not srv.errors, srv.errors
+
+
+def reset(c):
+    """Close with RST (SO_LINGER 0): the client's next write fails with EPIPE."""
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.sock.close()
+
+
+@pytest.mark.parametrize("when", ["after_accepted", "after_dir", "during_read"])
+def test_reset_by_server_is_no_signal(when):
+    """A server that resets the connection must not kill the client with SIGPIPE."""
+    mem = set_bytes("set.bin")
+
+    def full(c):
+        accept_handshake(c) if when != "after_accepted" else None
+        if when == "after_accepted":
+            c.recv_frame()
+            c.send(w.golden_frame("accepted_rail"))
+            reset(c)
+            return
+        one_set_dir(c)
+        if when == "after_dir":
+            reset(c)
+            return
+        _, _, _, cmd, xid, _ = next_request(c)
+        c.send(rendezvous(xid, "golden/static", 624, 168))
+        next_request(c)
+        c.send(read_resp(99, 0, mem[:100])[:60])
+        reset(c)
+
+    for _ in range(5):
+        out, _ = serve(full, "-l", wait=2)
+        assert out.returncode != 0 or "lookup failed" in out.stdout

@@ -493,6 +493,26 @@ static void test_pending_budget(void **state)
 	/* msg 1 holds 1000 bytes of 'A': not an attribute list */
 	assert_int_equal(ldms_ctrl_reasm_feed(r, rec, eh.rec_len, &o, &h), -EINVAL);
 	ldms_ctrl_reasm_free(r);
+
+	/* default budgets: requests stop at 8 MiB, replies go on to 64 MiB */
+	static uint8_t big[LDMS_CTRL_REC_HDR_LEN + (1u << 20)];
+	for (uint32_t type = LDMS_CTRL_TYPE_CMD; type <= LDMS_CTRL_TYPE_RSP; type++) {
+		r = ldms_ctrl_reasm_new(LDMS_CTRL_V4_5, 0);
+		held = 0;
+		for (msg_no = 1; msg_no <= 80; msg_no++) {
+			struct ldms_ctrl_rec_hdr bh = {.marker = LDMS_CTRL_MARKER,
+						       .type = type,
+						       .flags = LDMS_CTRL_F_SOM,
+						       .msg_no = msg_no,
+						       .id = 0,
+						       .rec_len = (uint32_t)sizeof(big)};
+			ldms_ctrl_rec_hdr_encode(big, &bh);
+			if (ldms_ctrl_reasm_feed(r, big, sizeof(big), &o, &h) == 0)
+				held++;
+		}
+		assert_int_equal(held, type == LDMS_CTRL_TYPE_CMD ? 8 : 64);
+		ldms_ctrl_reasm_free(r);
+	}
 }
 
 static int sink(void *arg, const void *rec, size_t len)

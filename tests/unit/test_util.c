@@ -284,6 +284,18 @@ static void test_time_now(void **state)
 
 /* Patterns whose glibc expansion explodes are refused before regcomp (one of
  * them took 2 minutes and 23 GB before); ordinary ones compile. */
+static void test_regcomp(void **state)
+{
+	regex_t re;
+	/* refused before glibc spends minutes and gigabytes on it */
+	assert_int_equal(ldms_regcomp(&re, "((((a{1,255}){1,255}){1,255}){1,255})", REG_EXTENDED),
+			 REG_ESIZE);
+	assert_int_equal(ldms_regcomp(&re, "^node-[0-9]+/meminfo$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regexec(&re, "node-12/meminfo", 0, NULL, 0), 0);
+	regfree(&re);
+	assert_int_equal(ldms_regcomp(&re, "a(", REG_EXTENDED), REG_EPAREN);
+}
+
 static void test_regex_check(void **state)
 {
 	static const char *const ok[] = {
@@ -335,7 +347,7 @@ int main(void)
 	    cmocka_unit_test(test_perm),	cmocka_unit_test(test_bool_ids),
 	    cmocka_unit_test(test_access),	cmocka_unit_test(test_err),
 	    cmocka_unit_test(test_log),		cmocka_unit_test(test_time_now),
-	    cmocka_unit_test(test_regex_check),
+	    cmocka_unit_test(test_regex_check), cmocka_unit_test(test_regcomp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

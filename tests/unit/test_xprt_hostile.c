@@ -667,6 +667,60 @@ static void test_delete_inflight_client(void **state)
 	assert_int_equal(xprt_test_live_count(), 0);
 }
 
+/* Closing the endpoint while a lookup, an update and a DIR are in flight: every
+ * callback runs exactly once with a status, nothing leaks. */
+static void dir_cb_count(ldms_t x, int status, struct ldms_dir *dir, void *arg)
+{
+	if (status || !dir || !dir->more)
+		atomic_fetch_add((atomic_int *)arg, 1);
+	ldms_dir_free(dir);
+}
+
+static void test_close_inflight(void **state)
+{
+	ldms_set_t s = ldms_set_new("h/close", schema);
+	size_t sets0;
+
+	assert_int_equal(ldms_set_publish(s), 0);
+	settle();
+	sets0 = set_live_count();
+	for (int round = 0; round < 60; round++) {
+		struct upd u = {0}, u2 = {0};
+		atomic_int dirs = 0;
+		ldms_t x = ldms_xprt_new("sock", NULL, NULL);
+
+		assert_int_equal(ldms_xprt_connect(x, "127.0.0.1", portstr, upd_xcb, &u), 0);
+		assert_true(wait_for(&u.connected, 1));
+		assert_int_equal(ldms_xprt_lookup(x, "h/close", 0, upd_lk_cb, &u), 0);
+		assert_true(wait_for(&u.lk, 1));
+		assert_non_null(u.m);
+		/* three operations, then the close, in varying order with the replies */
+		assert_int_equal(ldms_xprt_update(u.m, upd_cb, &u), 0);
+		assert_int_equal(ldms_xprt_lookup(x, "h/close", 0, upd_lk_cb, &u2), 0);
+		assert_int_equal(ldms_xprt_dir(x, dir_cb_count, &dirs, 0), 0);
+		if (round % 3 == 1)
+			usleep(200);
+		ldms_xprt_close(x);
+		assert_true(wait_for(&u.done, 1));
+		assert_true(wait_for(&u2.lk, 1));
+		assert_true(wait_for(&dirs, 1));
+		usleep(1000);
+		assert_int_equal(atomic_load(&u.done), 1);
+		assert_int_equal(atomic_load(&dirs), 1);
+		if (u2.m)
+			ldms_set_put(u2.m);
+		ldms_set_put(u.m);
+	}
+	for (int i = 0; i < WAIT_MS; i++) {
+		if (set_live_count() == sets0 && xprt_test_live_count() == 0)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(set_live_count(), sets0);
+	assert_int_equal(xprt_test_live_count(), 0);
+	ldms_set_delete(s);
+}
+
 /* ---- a fake server that answers DIR forever ----------------------------------------- */
 
 struct fake {
@@ -758,6 +812,7 @@ int main(void)
 	    cmocka_unit_test(test_delete_inflight_client),
 	    cmocka_unit_test(test_dir_sync_endless),
 	    cmocka_unit_test(test_map_churn),
+	    cmocka_unit_test(test_close_inflight),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
