@@ -150,7 +150,7 @@ static size_t effective_subs(struct msg_cmd_state *st, const char *name, struct 
 
 static void sub_status_cb(ldms_t x, int is_unsub, const char *match, int status, void *arg)
 {
-	if (status && status != -EEXIST && !(is_unsub && status == -ENOENT))
+	if (status && status != -EEXIST && status != -ENOTCONN && !(is_unsub && status == -ENOENT))
 		ldms_log(LDMS_LERROR, MSG_CMD_LOG, "%ssubscribe '%s' refused by the producer: %s",
 			 is_unsub ? "un" : "", match, strerror(-status));
 }

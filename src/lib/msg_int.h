@@ -147,6 +147,10 @@ struct msg_conn {
 	/* reassembly of one multi-part message */
 	uint8_t *asm_buf;
 	size_t asm_len, asm_cap, asm_total;
+	/* qgroup (qgroup.c, under its lock): deferred returns owed to the peer */
+	struct msg_conn *qg_next;
+	int qg_queued;
+	uint64_t qg_pending;
 	struct ldms_msg_client *rclients; /* remote subscriptions the peer holds here */
 	struct msg_subreq *reqs;	  /* our MSG_SUB/UNSUB waiting for replies */
 };
@@ -193,8 +197,14 @@ struct msg_buf *msg_asm_add(struct msg_conn *k, const struct msg_part *p);
 struct msg_conn *msg_test_conn_new(void);
 void msg_test_conn_free(struct msg_conn *k);
 void msg_tick_ensure(void);
-/* Returns charge bytes to the sender of a network-received message (lock NOT
- * required). */
+/* Returns charge bytes to the sender of a network-received message, through
+ * the qgroup gate (lock NOT required). */
 void msg_quota_return(struct msg_conn *k, uint32_t charge, uint32_t rc);
+/* The SEND_QUOTA itself, no gate. */
+void msg_quota_send(struct msg_conn *k, uint64_t charge, uint32_t rc);
+
+/* qgroup.c: 1 when the return was deferred (the qgroup owns it now). Called
+ * with msg_g.lock held or not; takes only the qgroup lock. */
+int msg_qgroup_defer(struct msg_conn *k, uint32_t charge);
 
 #endif

@@ -156,15 +156,32 @@ static int post_msg(struct msg_conn *k, const uint8_t *msg, size_t len)
 	return xprt_post_frame(k->x, f, flen);
 }
 
-void msg_quota_return(struct msg_conn *k, uint32_t charge, uint32_t rc)
+void msg_quota_send(struct msg_conn *k, uint64_t charge, uint32_t rc)
 {
 	uint8_t buf[MSG_SEND_QUOTA_LEN];
 
 	if (atomic_load(&k->closed) || !k->x)
 		return;
-	msg_send_quota_encode(buf, sizeof(buf), charge, rc);
-	if (post_msg(k, buf, sizeof(buf)) == 0)
-		atomic_fetch_add(&k->returned, charge);
+	/* the wire field is 32 bits: a large deferred sum goes in pieces */
+	do {
+		uint32_t q = charge > UINT32_MAX ? UINT32_MAX : (uint32_t)charge;
+		msg_send_quota_encode(buf, sizeof(buf), q, rc);
+		if (post_msg(k, buf, sizeof(buf)))
+			return;
+		atomic_fetch_add(&k->returned, q);
+		charge -= q;
+	} while (charge);
+}
+
+void msg_quota_return(struct msg_conn *k, uint32_t charge, uint32_t rc)
+{
+	if (atomic_load(&k->closed) || !k->x)
+		return;
+	if (rc == 0 && msg_qgroup_defer(k, charge))
+		return;
+	if (charge == 0 && rc == 0)
+		return;
+	msg_quota_send(k, charge, rc);
 }
 
 /* ---- sending ----------------------------------------------------------------------------------
@@ -911,6 +928,19 @@ static void reqs_fail(struct msg_subreq *reqs)
 			r->cb(NULL, r->unsub, r->match, -ENOTCONN, r->arg);
 		subreq_free(r);
 	}
+}
+
+void xprt_msg_cleanup(struct ldms_xprt *x)
+{
+	struct msg_subreq *reqs = NULL;
+	struct msg_conn *k;
+
+	pthread_mutex_lock(&msg_g.lock);
+	k = msg_conn_find(x, 0);
+	if (k)
+		conn_teardown(k, &reqs);
+	pthread_mutex_unlock(&msg_g.lock);
+	reqs_fail(reqs);
 }
 
 void ldms_msg_sweep(void)

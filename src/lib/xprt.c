@@ -437,6 +437,7 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 	xprt_client_cleanup(x, -ENOTCONN);
 	xprt_server_cleanup(x);
 	xprt_push_cleanup(x);
+	xprt_msg_cleanup(x);
 	if (x->auth) {
 		ldms_auth_free(x->auth);
 		x->auth = NULL;

@@ -203,6 +203,9 @@ void xprt_push_reply_recv(struct ldms_xprt *x, const struct ldms_msg *m);
 void xprt_push_cancel_recv(struct ldms_xprt *x, const struct ldms_msg *m);
 /* Drops x's push peers and registrations (io thread, from xprt_close_now). */
 void xprt_push_cleanup(struct ldms_xprt *x);
+/* msg_xprt.c: drops the message service's state of x (io thread, from
+ * xprt_close_now): remote subscriptions, queued forwards, reassembly. */
+void xprt_msg_cleanup(struct ldms_xprt *x);
 /* xprt_server.c: the set shared with x under a lookup set id (a reference), or NULL. */
 ldms_set_t xprt_server_set_by_key(struct ldms_xprt *x, uint64_t key);
 /* xprt_client.c: endpoint (a reference) and owner's set id of an attached mirror;

@@ -9,6 +9,7 @@
 #include <event2/thread.h>
 
 #include "ldms/ldms_msg.h"
+#include "ldms/ldms_qgroup.h"
 #include "xprt_int.h"
 
 static struct {
@@ -227,6 +228,7 @@ void ldms_fini(void)
 		return;
 	}
 	pthread_mutex_unlock(&eng.lock);
+	ldms_qgroup_stop(); /* its timer thread opens member connections */
 	ldms_set_observer_del(xprt_server_observer, NULL);
 	/* Close what is still open; the closes run before the stop tasks. */
 	xprt_list_foreach(fini_close, NULL);
