@@ -73,6 +73,12 @@ int ldmsd_agg_listen_event(struct ldmsd *d, ldms_t x, struct ldms_xprt_event *e)
 		if (ldms_xprt_peer_addr(x, c->addr, sizeof(c->addr), NULL))
 			c->addr[0] = '\0';
 		pthread_mutex_lock(&in_lock);
+		if (in_find(x, NULL)) { /* never twice (its reference would leak) */
+			pthread_mutex_unlock(&in_lock);
+			ldms_xprt_put(c->x);
+			free(c);
+			break;
+		}
 		*inconns_tail = c;
 		inconns_tail = &c->next;
 		pthread_mutex_unlock(&in_lock);

@@ -230,7 +230,7 @@ void ldmsd_strgp_store_job(struct ldmsd_strgp *s, struct ldmsd_store_job *j)
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->state != LDMSD_STRGP_RUNNING)
+	if (__atomic_load_n(&s->state, __ATOMIC_SEQ_CST) != LDMSD_STRGP_RUNNING)
 		goto out;
 	ldms_set_digest_get(set, dg);
 	if (!s->have_digest) {

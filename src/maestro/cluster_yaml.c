@@ -681,7 +681,9 @@ static int precheck(const char *text, size_t len, const char *name, struct ldms_
 		}
 		if (what)
 			return cy_err_set(err, -EINVAL, name, line, col, "%s", what);
-		if (*p == '\n') {
+		if (*p == '\n' || *p == '\r') { /* YAML line breaks: LF, CR, CR LF */
+			if (*p == '\r' && end - p > 1 && p[1] == '\n')
+				n = 2;
 			line++;
 			col = 1;
 		} else {

@@ -1,7 +1,7 @@
 """End-to-end tests of push updaters and of producers whose peer connects to the
 aggregator (issue 3): a test_sampler set whose `count` grows by one per sample is
 stored by an L1 with `updtr_add ... push=onchange` (a long pull interval, so only
-pushes can store every sample); a sampler advertises itself
+pushes can store every sample) and, pushed on by L1, by an L2; a sampler advertises itself
 (`advertiser_add/start`) to an aggregator with `prdcr_listen_add`; a sampler's
 bridge connects to an aggregator's `type=passive` producer. Every one survives the
 peer being killed and restarted. Every wait is bounded; every daemon is stopped.
@@ -113,10 +113,23 @@ def test_push_onchange_stores_every_sample(ldmsd_factory, tmp_path):
         "updtr_prdcr_add name=u regex=.*\n"
         "updtr_start name=u\n" % s.port) + STORE.format(path=tmp_path))
 
+    # L2 registers push on L1's mirror: L1 pushes it on after every push it applies
+    l2dir = tmp_path / "l2"
+    l2 = ldmsd_factory("l2", (
+        "prdcr_add name=l1 host=127.0.0.1 port=%d xprt=sock type=active reconnect=500ms\n"
+        "prdcr_start name=l1\n"
+        "updtr_add name=u2 interval=3s push=onchange\n"
+        "updtr_prdcr_add name=u2 regex=.*\n"
+        "updtr_start name=u2\n" % l1.port) + STORE.format(path=l2dir))
+    csv2 = str(l2dir / "c" / "pcount")
+
     wait_until(lambda: consecutive_tail(counts(csv).get("s1", []), 15), 40,
                "15 consecutive samples of s1 in %s" % csv)
     vals = counts(csv)["s1"]
     assert vals == sorted(set(vals)), "duplicates or disorder: %s" % vals
+    wait_until(lambda: consecutive_tail(counts(csv2).get("s1", []), 10), 40,
+               "10 consecutive samples of s1 at L2 (%s)" % csv2)
+    l2.stop()
     upd = ctl(l1.port, "updtr_status")["msg"][0]
     assert upd["mode"] == "Push on Change" and upd["state"] == "RUNNING"
     assert ctl(l1.port, "strgp_status")["msg"][0]["store_errors"] == 0

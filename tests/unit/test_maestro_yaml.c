@@ -584,6 +584,20 @@ static void test_escape(void **state)
 	assert_null(maestro_kv_unescape("a%zz"));
 }
 
+/* A bare CR is a YAML line break: a directive after it is caught by the pre-check
+ * with a located message (found by fuzz_cluster_yaml: libfyaml gave no message). */
+static void test_cr_line_breaks(void **state)
+{
+	static const char y[] = "g - daemons:\": e\r%: error: \n s1 \"";
+	struct cy_doc *d = NULL;
+	struct ldms_err err;
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cy_load_string(y, sizeof(y) - 1, "cr.yaml", &d, &err), -EINVAL);
+	assert_null(d);
+	assert_int_equal(err.line, 2);
+	assert_non_null(strstr(err.msg, "directive"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(test_unknown_keys_and_sections),
 	    cmocka_unit_test(test_seed_readme),
 	    cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_cr_line_breaks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
