@@ -229,6 +229,8 @@ int xprt_test_live_count(void); /* endpoint objects not yet freed */
 void xprt_test_peer_cred_override(int64_t uid, int64_t gid);
 /* Push peers of an owner's set; push_set_id of a mirror's registration (0 if none). */
 int xprt_test_push_peers(ldms_set_t s);
+/* peers whose registration flags include all of `flags` (LDMS_PUSH_F_*) */
+int xprt_test_push_peers_with(ldms_set_t s, uint32_t flags);
 uint64_t xprt_test_push_id(ldms_set_t mirror);
 
 #endif

@@ -884,7 +884,7 @@ void xprt_push_cleanup(struct ldms_xprt *x)
 
 /* ---- test hooks ---------------------------------------------------------------------------- */
 
-int xprt_test_push_peers(ldms_set_t s)
+int xprt_test_push_peers_with(ldms_set_t s, uint32_t flags)
 {
 	struct pset *ps;
 	struct ppeer *p;
@@ -893,9 +893,14 @@ int xprt_test_push_peers(ldms_set_t s)
 	pthread_mutex_lock(&push_lock);
 	ps = __atomic_load_n(&s->push_ctx, __ATOMIC_ACQUIRE);
 	for (p = ps ? ps->peers : NULL; p; p = p->next)
-		n++;
+		n += (p->flags & flags) == flags;
 	pthread_mutex_unlock(&push_lock);
 	return n;
+}
+
+int xprt_test_push_peers(ldms_set_t s)
+{
+	return xprt_test_push_peers_with(s, 0);
 }
 
 uint64_t xprt_test_push_id(ldms_set_t mirror)

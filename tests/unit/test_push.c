@@ -418,6 +418,24 @@ static void wait_peers(ldms_set_t s, int n)
 	assert_int_equal(peer_count(s), n);
 }
 
+/* Waits until n of s's peers registered with (at least) `flags`. */
+static void wait_peers_with(ldms_set_t s, uint32_t flags, int n)
+{
+	for (int i = 0; i < WAIT_MS && xprt_test_push_peers_with(s, flags) != n; i++)
+		usleep(1000);
+	assert_int_equal(xprt_test_push_peers_with(s, flags), n);
+}
+
+/* Callback state lives outside the test's stack frame: a failed assertion leaves
+ * the test early while registrations may still call back until teardown. */
+static struct pcb pcbs[4];
+
+static struct pcb *pcb_new(int i)
+{
+	memset(&pcbs[i], 0, sizeof(pcbs[i]));
+	return &pcbs[i];
+}
+
 /* Posts fn(arg) on x's I/O thread and waits for it (fabricated PUSH_REPLYs run
  * where real ones do). */
 struct inject {
@@ -452,35 +470,35 @@ static void test_mirror_push(void **state)
 {
 	ldms_set_t s = make_set("push/m", 2), m = NULL;
 	ldms_t x = mirror_of("push/m", &m);
-	struct pcb p = {0};
+	struct pcb *pp = pcb_new(0);
 	uint64_t id;
 	int i;
 
-	assert_int_equal(ldms_xprt_register_push(NULL, 1, push_cb, &p), -EINVAL);
-	assert_int_equal(ldms_xprt_register_push(s, 1, push_cb, &p), -EINVAL); /* local */
-	assert_int_equal(ldms_xprt_register_push(m, 1, NULL, &p), -EINVAL);
-	assert_int_equal(ldms_xprt_register_push(m, LDMS_XPRT_PUSH_F_CHANGE, push_cb, &p), 0);
+	assert_int_equal(ldms_xprt_register_push(NULL, 1, push_cb, pp), -EINVAL);
+	assert_int_equal(ldms_xprt_register_push(s, 1, push_cb, pp), -EINVAL); /* local */
+	assert_int_equal(ldms_xprt_register_push(m, 1, NULL, pp), -EINVAL);
+	assert_int_equal(ldms_xprt_register_push(m, LDMS_XPRT_PUSH_F_CHANGE, push_cb, pp), 0);
 	wait_peers(s, 1);
 	for (i = 1; i <= NPUSH; i++) {
 		sample(s, (uint64_t)i);
-		assert_true(wait_for(&p.n, i));
-		assert_true(p.values[i - 1] == (uint64_t)i);
-		assert_true(p.gns[i - 1] == ldms_set_data_gn_get(s));
+		assert_true(wait_for(&pp->n, i));
+		assert_true(pp->values[i - 1] == (uint64_t)i);
+		assert_true(pp->gns[i - 1] == ldms_set_data_gn_get(s));
 		assert_true(ldms_set_is_consistent(m));
 	}
 	/* a burst: every transaction still arrives, in order */
 	for (i = NPUSH + 1; i <= NPUSH + 8; i++)
 		sample(s, (uint64_t)i);
-	assert_true(wait_for(&p.n, NPUSH + 8));
+	assert_true(wait_for(&pp->n, NPUSH + 8));
 	for (i = 0; i < NPUSH + 8; i++)
-		assert_true(p.values[i] == (uint64_t)i + 1);
-	assert_int_equal(atomic_load(&p.errors), 0);
-	assert_true(p.flags == LDMS_UPD_F_PUSH);
+		assert_true(pp->values[i] == (uint64_t)i + 1);
+	assert_int_equal(atomic_load(&pp->errors), 0);
+	assert_true(pp->flags == LDMS_UPD_F_PUSH);
 
 	/* a meta change travels with the next push and is validated */
 	ldms_metric_set_u64(s, 0, 99);
 	sample(s, 1000);
-	assert_true(wait_for(&p.n, NPUSH + 9));
+	assert_true(wait_for(&pp->n, NPUSH + 9));
 	assert_true(ldms_metric_get_u64(m, 0) == 99);
 	assert_true(ldms_set_meta_gn_get(m) == ldms_set_meta_gn_get(s));
 
@@ -496,41 +514,41 @@ static void test_mirror_push(void **state)
 		r.data_off = (uint32_t)ldms_set_mem_size(m) - 8;
 		r.data_len = 16;
 		inject(x, &r);
-		assert_int_equal(atomic_load(&p.errors), 1);
-		assert_int_equal(p.status, -ERANGE);
+		assert_int_equal(atomic_load(&pp->errors), 1);
+		assert_int_equal(pp->status, -ERANGE);
 		r.data_off = 0xfffffff0u;
 		inject(x, &r);
-		assert_int_equal(atomic_load(&p.errors), 2);
+		assert_int_equal(atomic_load(&pp->errors), 2);
 		/* an unknown registration id is ignored */
 		r.set_id = id + 1;
 		r.data_off = 0;
 		inject(x, &r);
-		assert_int_equal(atomic_load(&p.errors), 2);
+		assert_int_equal(atomic_load(&pp->errors), 2);
 		/* card far beyond the meta section: validation refuses, values stay readable */
 		r.set_id = id;
 		r.data_off = SH_CARD;
 		r.data_len = 4;
 		inject(x, &r);
-		assert_int_equal(atomic_load(&p.errors), 3);
-		assert_int_equal(p.status, -EPROTO);
+		assert_int_equal(atomic_load(&pp->errors), 3);
+		assert_int_equal(pp->status, -EPROTO);
 		assert_true(ldms_metric_get_u64(m, 0) == 99);
 	}
 	/* the owner's next meta change repairs the mirror */
 	ldms_metric_set_u64(s, 0, 100);
 	sample(s, 1001);
-	assert_true(wait_for(&p.n, NPUSH + 10));
+	assert_true(wait_for(&pp->n, NPUSH + 10));
 	assert_true(ldms_metric_get_u64(m, 0) == 100);
 	assert_true(ldms_metric_get_u64(m, 1) == 1001);
 
 	/* cancel: one last call, then nothing */
 	assert_int_equal(ldms_xprt_cancel_push(m), 0);
-	assert_true(wait_for(&p.last, 1));
-	assert_true(p.flags & LDMS_UPD_F_PUSH_LAST);
+	assert_true(wait_for(&pp->last, 1));
+	assert_true(pp->flags & LDMS_UPD_F_PUSH_LAST);
 	assert_int_equal(ldms_xprt_cancel_push(m), -ENOENT);
 	wait_peers(s, 0);
 	sample(s, 2000);
 	usleep(20000);
-	assert_int_equal(atomic_load(&p.n), NPUSH + 10);
+	assert_int_equal(atomic_load(&pp->n), NPUSH + 10);
 
 	ldms_set_put(m);
 	ldms_xprt_close(x);
@@ -541,43 +559,44 @@ static void test_push_on_request(void **state)
 {
 	ldms_set_t s = make_set("push/req", 1), m1 = NULL, m2 = NULL;
 	ldms_t x1 = mirror_of("push/req", &m1), x2 = mirror_of("push/req", &m2);
-	struct pcb p1 = {0}, p2 = {0};
+	struct pcb *pp1 = pcb_new(1), *pp2 = pcb_new(2);
 
-	assert_int_equal(ldms_xprt_register_push(m1, 0, push_cb, &p1), 0);
-	assert_int_equal(ldms_xprt_register_push(m2, LDMS_XPRT_PUSH_F_CHANGE, push_cb, &p2), 0);
+	assert_int_equal(ldms_xprt_register_push(m1, 0, push_cb, pp1), 0);
+	assert_int_equal(ldms_xprt_register_push(m2, LDMS_XPRT_PUSH_F_CHANGE, push_cb, pp2), 0);
 	wait_peers(s, 2);
 	sample(s, 5);
-	assert_true(wait_for(&p2.n, 1));
+	assert_true(wait_for(&pp2->n, 1));
 	usleep(20000);
-	assert_int_equal(atomic_load(&p1.n), 0); /* not on change */
-	assert_int_equal(ldms_xprt_push(s), 2);	 /* on request: everybody */
-	assert_true(wait_for(&p1.n, 1));
-	assert_true(wait_for(&p2.n, 2));
-	assert_true(p1.values[0] == 5);
+	assert_int_equal(atomic_load(&pp1->n), 0); /* not on change */
+	assert_int_equal(ldms_xprt_push(s), 2);	   /* on request: everybody */
+	assert_true(wait_for(&pp1->n, 1));
+	assert_true(wait_for(&pp2->n, 2));
+	assert_true(pp1->values[0] == 5);
 	assert_true(ldms_metric_get_u64(m1, 0) == 7);
 
 	/* registering again replaces the first registration (one per set and peer) */
-	assert_int_equal(ldms_xprt_register_push(m1, LDMS_XPRT_PUSH_F_CHANGE, push_cb, &p1), 0);
-	assert_true(wait_for(&p1.last, 1)); /* the replaced one ends */
+	assert_int_equal(ldms_xprt_register_push(m1, LDMS_XPRT_PUSH_F_CHANGE, push_cb, pp1), 0);
+	assert_true(wait_for(&pp1->last, 1)); /* the replaced one ends */
 	wait_peers(s, 2);
+	wait_peers_with(s, LDMS_PUSH_F_CHANGE, 2); /* the owner has the replacement */
 	sample(s, 6);
-	assert_true(wait_for(&p1.n, 2));
-	assert_true(wait_for(&p2.n, 3));
+	assert_true(wait_for(&pp1->n, 2));
+	assert_true(wait_for(&pp2->n, 3));
 
 	/* the connection ends: its registration and peer go away, the other stays */
 	ldms_xprt_close(x1);
 	wait_peers(s, 1);
-	assert_true(wait_for(&p1.last, 2)); /* LAST with -ENOTCONN */
+	assert_true(wait_for(&pp1->last, 2)); /* LAST with -ENOTCONN */
 	sample(s, 7);
-	assert_true(wait_for(&p2.n, 4));
+	assert_true(wait_for(&pp2->n, 4));
 	assert_int_equal(ldms_xprt_cancel_push(m1), -ENOENT);
-	assert_int_equal(ldms_xprt_register_push(m1, 0, push_cb, &p1), -ENOTCONN);
+	assert_int_equal(ldms_xprt_register_push(m1, 0, push_cb, pp1), -ENOTCONN);
 	ldms_set_put(m1);
 
 	/* set deleted: its peers get a last push and are dropped */
 	ldms_set_delete(s);
-	assert_true(wait_for(&p2.last, 1));
-	assert_int_equal(atomic_load(&p2.errors), 0);
+	assert_true(wait_for(&pp2->last, 1));
+	assert_int_equal(atomic_load(&pp2->errors), 0);
 	assert_int_equal(ldms_xprt_cancel_push(m2), -ENOENT);
 	ldms_xprt_close(x2);
 	ldms_set_put(m2);
@@ -589,17 +608,17 @@ static void test_malformed_reply(void **state)
 	ldms_set_t s = make_set("push/bad", 1), m = NULL;
 	ldms_t x = mirror_of("push/bad", &m);
 	struct inject in = {.x = x};
-	struct pcb p = {0};
+	struct pcb *pp = pcb_new(3);
 	struct ldms_push_reply r = {.set_id = 1, .data_len = 0};
 
-	assert_int_equal(ldms_xprt_register_push(m, LDMS_XPRT_PUSH_F_CHANGE, push_cb, &p), 0);
+	assert_int_equal(ldms_xprt_register_push(m, LDMS_XPRT_PUSH_F_CHANGE, push_cb, pp), 0);
 	wait_peers(s, 1);
 	in.len = (size_t)ldms_push_reply_hdr_encode(in.msg, sizeof(in.msg), &r) + 3;
 	wire_put_be32(in.msg + 12, (uint32_t)in.len); /* 3 bytes more than data_len says */
 	assert_int_equal(xprt_post(x->io, inject_run, &in), 0);
 	assert_true(wait_for(&in.done, 1));
 	assert_false(ldms_xprt_connected(x));
-	assert_int_equal(atomic_load(&p.last), 1);
+	assert_int_equal(atomic_load(&pp->last), 1);
 	wait_peers(s, 0); /* the owner noticed the close */
 	ldms_set_put(m);
 	ldms_xprt_close(x);
