@@ -127,8 +127,8 @@ static int setting_parse(enum ldmsd_setting k, const char *value, struct setting
 	case LDMSD_S_PUBLISH_KERNEL:
 		return 0;
 	case LDMSD_S_LOG_LEVEL:
-		v->i = !strcasecmp(value, "default") ? LDMS_LERROR : ldms_log_level_parse(value);
-		if (v->i < 0)
+		/* v->i: the level set (a comma list = exactly those levels) */
+		if (ldms_log_mask_parse(value, &v->i))
 			return ldms_err_set(err, -EINVAL,
 					    "%s: unknown level '%s' (DEBUG, INFO, WARNING, ERROR, "
 					    "CRITICAL, QUIET)",
@@ -207,8 +207,8 @@ int ldmsd_setting_set(struct ldmsd *d, enum ldmsd_setting k, const char *value, 
 		rc = set_str(&s->log_file, value);
 		break;
 	case LDMSD_S_LOG_LEVEL:
-		s->log_level = v.i;
-		ldms_log_level_set(v.i);
+		ldms_log_mask_set(v.i);
+		s->log_level = ldms_log_level_get();
 		break;
 	case LDMSD_S_LOG_CONFIG:
 		s->log_config_mask = v.i;
