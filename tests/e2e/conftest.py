@@ -1,5 +1,6 @@
 """Shared fixtures of the end-to-end tests: free loopback ports, our sbin/ldmsd started
-from $LDMSC_BUILD with a config file (waited for until it listens, always stopped),
+from $LDMSC_BUILD with a config file (waited for until it listens, always stopped;
+the launching itself is tests/e2e/daemon_util.py),
 ldms_ls runs (optionally as another user), an ovis secret file and a private munged
 (tests/e2e/munge_fixture.py).
 """
@@ -7,7 +8,6 @@ ldms_ls runs (optionally as another user), an ovis secret file and a private mun
 import os
 import pwd
 import grp
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +16,10 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+
+from daemon_util import Daemon, daemon_factory, free_port, listening  # noqa: E402,F401 (free_port re-exported)
+
+_listening = listening  # the old name, for tests that import it
 
 SRC = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("LDMSC_BUILD") or os.path.join(SRC, "build")
@@ -31,33 +35,20 @@ def need(*paths):
             pytest.skip("not built: " + p)
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-class Ldmsd:
+class Ldmsd(Daemon):
     """One ldmsd process: `-x sock:PORT:127.0.0.1 -c CONF -l LOG -v INFO [auth]`."""
 
     def __init__(self, workdir, name, conf, auth_args=(), extra_args=(), env=None):
-        self.workdir = str(workdir)
-        self.name = name
-        self.port = free_port()
+        workdir = str(workdir)
+        super().__init__(workdir, name, os.path.join(workdir, name + ".stderr"), env)
         self.conf_path = os.path.join(self.workdir, name + ".conf")
         self.log_path = os.path.join(self.workdir, name + ".log")
         with open(self.conf_path, "w") as f:
             f.write(conf)
-        self.args = [
+        self.extra = list(auth_args) + list(extra_args)
+
+    def argv(self):
+        return [
             LDMSD,
             "-x",
             "sock:%d:127.0.0.1" % self.port,
@@ -67,14 +58,7 @@ class Ldmsd:
             self.log_path,
             "-v",
             "INFO",
-        ]
-        self.args += list(auth_args) + list(extra_args)
-        self.env = dict(os.environ, **(env or {}))
-        self.proc = None
-
-    @property
-    def pid(self):
-        return self.proc.pid
+        ] + self.extra
 
     def log(self):
         try:
@@ -83,66 +67,20 @@ class Ldmsd:
         except OSError:
             return ""
 
-    def start(self, timeout=15.0):
+    def start(self, timeout=15.0, repick_port=False):
         need(LDMSD)
-        self.stderr_path = os.path.join(self.workdir, self.name + ".stderr")
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                self.args,
-                stdin=subprocess.DEVNULL,
-                stdout=err,
-                stderr=err,
-                cwd=self.workdir,
-                env=self.env,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    "ldmsd %s exited with %s during start-up:\n%s\n%s"
-                    % (self.name, self.proc.returncode, self.log()[-3000:], self._stderr())
-                )
-            if _listening(self.port):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("ldmsd %s does not listen on %d" % (self.name, self.port))
-
-    def _stderr(self):
-        try:
-            with open(self.stderr_path, errors="replace") as f:
-                return f.read()[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self):
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        return super().start(timeout, repick_port)
 
 
 @pytest.fixture
 def ldmsd_factory(tmp_path):
     """ldmsd_factory(name, conf_text, auth_args=(), ...) -> started Ldmsd; every daemon
     is stopped at the end of the test, whatever happened."""
-    daemons = []
-
-    def make(name, conf, auth_args=(), extra_args=(), env=None, start=True):
-        d = Ldmsd(tmp_path, name, conf, auth_args, extra_args, env)
-        daemons.append(d)
-        if start:
-            d.start()
-        return d
-
-    yield make
-    for d in daemons:
-        d.stop()
+    yield from daemon_factory(
+        lambda name, conf, auth_args=(), extra_args=(), env=None: Ldmsd(
+            tmp_path, name, conf, auth_args, extra_args, env
+        )
+    )
 
 
 def run_as(user):

@@ -505,7 +505,9 @@ def test_descriptor_exhaustion(daemon):
     soft = soft.stdout.strip()
     subprocess.run(["prlimit", "--pid", str(d.pid), "--nofile=%d:" % (fd0 + 8)], check=True)
     conns = [socket.create_connection(("127.0.0.1", d.port), timeout=5) for _ in range(40)]
-    time.sleep(0.3)
+    deadline = time.monotonic() + 15  # accept() ran out of descriptors
+    while "pausing new connections" not in d.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
     c0 = cpu_seconds(d.pid)
     time.sleep(2.0)
     used = cpu_seconds(d.pid) - c0

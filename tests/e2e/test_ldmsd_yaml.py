@@ -7,13 +7,13 @@ missing -n stop ldmsd with a clear error.
 
 import os
 import re
-import socket
 import subprocess
 import time
 
 import pytest
 
 from conftest import BUILD, LDMSD, free_port, ldms_ls, need, wait_for_sets
+from daemon_util import pid_listens
 
 MAESTRO_CTRL = os.path.join(BUILD, "bin", "maestro_ctrl")
 CONTROLLER = os.path.join(BUILD, "bin", "ldmsd_controller")
@@ -49,14 +49,6 @@ plugins:
     offset: 0
     config: [ {{ component_id: "${{LDMSC_E2E_CID}}" }} ]
 """
-
-
-def listening(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 class YamlDaemon:
@@ -108,7 +100,7 @@ def test_yaml_sampler_daemon(tmp_path, daemons):
     d = YamlDaemon(tmp_path, ["-y", write_yaml(tmp_path, port), "-n", "samp-1"])
     daemons.append(d.start())
     deadline = time.monotonic() + 15
-    while not listening(port):
+    while not pid_listens(d.proc.pid, port):  # ours, not whoever else may listen there
         assert d.proc.poll() is None, "ldmsd exited: " + d.output()
         assert time.monotonic() < deadline, "ldmsd -y does not listen on %d" % port
         time.sleep(0.05)

@@ -154,8 +154,17 @@ def test_push_onchange_stores_every_sample(ldmsd_factory, tmp_path):
                "10 consecutive samples after the aggregator's restart")
     # stopping the updater stops the pushes: nothing more is stored
     ctl(l1.port, "updtr_stop name=u")
-    time.sleep(0.5)
-    n2 = len(counts(csv)["s1"])
+    wait_until(lambda: ctl(l1.port, "updtr_status")["msg"][0]["state"] == "STOPPED", 10,
+               "the updater STOPPED")
+
+    # a push applied just before the stop may still be on its way into the file
+    # (a loaded machine): wait until the count holds over 5 sampling intervals
+    def settled():
+        n = len(counts(csv)["s1"])
+        time.sleep(1.0)
+        return n if len(counts(csv)["s1"]) == n else None
+
+    n2 = wait_until(settled, 20, "no more rows after updtr_stop")
     time.sleep(1.5)
     assert len(counts(csv)["s1"]) == n2
 

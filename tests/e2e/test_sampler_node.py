@@ -189,12 +189,17 @@ def test_values_advance(ldmsd_factory):
     d = ldmsd_factory("samp1", SAMPLERS_CONF)
     wait_for_sets(d.port, SETS)
     a = parse_long(ldms_ls(d.port, "-l", "samp1/procstat").stdout)["samp1/procstat"][1]
+    va = dict((m[2], m[3]) for m in a)
     import time
 
-    time.sleep(2.2)
-    b = parse_long(ldms_ls(d.port, "-l", "samp1/procstat").stdout)["samp1/procstat"][1]
-    va = dict((m[2], m[3]) for m in a)
-    vb = dict((m[2], m[3]) for m in b)
+    # until a later sample (1 s interval) is read, however loaded the machine
+    deadline = time.monotonic() + 20
+    while True:
+        time.sleep(0.5)
+        b = parse_long(ldms_ls(d.port, "-l", "samp1/procstat").stdout)["samp1/procstat"][1]
+        vb = dict((m[2], m[3]) for m in b)
+        if vb != va or time.monotonic() > deadline:
+            break
     assert int(vb["context_switches"]) > int(va["context_switches"])
 
 

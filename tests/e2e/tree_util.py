@@ -13,71 +13,25 @@ import time
 
 import pytest
 
-from conftest import BUILD, LDMSD, _listening, free_port, need
+from conftest import BUILD, LDMSD, need
+from daemon_util import Daemon, daemon_factory
 
 LDMSD_CONTROLLER = os.path.join(BUILD, "bin", "ldmsd_controller")
 
 
-class BareLdmsd:
+class BareLdmsd(Daemon):
     """`ldmsd -x sock:PORT:127.0.0.1`; its stdout/stderr (the default log) go to a file."""
 
     def __init__(self, workdir, name, env=None):
-        self.workdir = str(workdir)
-        self.name = name
-        self.port = free_port()
-        self.out_path = os.path.join(self.workdir, name + ".out")
-        self.args = [LDMSD, "-x", "sock:%d:127.0.0.1" % self.port]
-        self.env = dict(os.environ, **(env or {}))
-        self.proc = None
+        workdir = str(workdir)
+        super().__init__(workdir, name, os.path.join(workdir, name + ".out"), env)
 
-    @property
-    def pid(self):
-        return self.proc.pid
+    def argv(self):
+        return [LDMSD, "-x", "sock:%d:127.0.0.1" % self.port]
 
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def output(self):
-        try:
-            with open(self.out_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def start(self, timeout=15.0):
+    def start(self, timeout=15.0, repick_port=False):
         need(LDMSD)
-        with open(self.out_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                self.args,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                cwd=self.workdir,
-                env=self.env,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    "ldmsd %s exited with %s during start-up:\n%s"
-                    % (self.name, self.proc.returncode, self.output()[-3000:])
-                )
-            if _listening(self.port):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("ldmsd %s does not listen on %d" % (self.name, self.port))
-
-    def stop(self):
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        return super().start(timeout, repick_port)
 
     # ---- runtime configuration through ldmsd_controller ----
     def ctl(self, *how, timeout=30):
@@ -169,18 +123,7 @@ class BareLdmsd:
 @pytest.fixture
 def bare_ldmsd_factory(tmp_path):
     """bare_ldmsd_factory(name) -> started BareLdmsd; all are stopped after the test."""
-    daemons = []
-
-    def make(name, env=None, start=True):
-        d = BareLdmsd(tmp_path, name, env)
-        daemons.append(d)
-        if start:
-            d.start()
-        return d
-
-    yield make
-    for d in daemons:
-        d.stop()
+    yield from daemon_factory(lambda name, env=None: BareLdmsd(tmp_path, name, env))
 
 
 def wait_until(what, fn, timeout, interval=0.2):
