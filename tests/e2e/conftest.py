@@ -60,17 +60,6 @@ class Ldmsd(Daemon):
             "INFO",
         ] + self.extra
 
-    def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def start(self, timeout=15.0, repick_port=False):
-        need(LDMSD)
-        return super().start(timeout, repick_port)
-
 
 @pytest.fixture
 def ldmsd_factory(tmp_path):

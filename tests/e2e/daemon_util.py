@@ -12,6 +12,8 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 # Below the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range,
 # 32768-60999 by default): client sockets never take these behind our back.
 _PORT_LO, _PORT_HI = 10000, 32000
@@ -105,6 +107,11 @@ class Daemon:
         raise NotImplementedError
 
     @property
+    def args(self):
+        """The command line, as argv() (tests run it themselves, e.g. to check a refusal)."""
+        return self.argv()
+
+    @property
     def pid(self):
         return self.proc.pid
 
@@ -115,6 +122,10 @@ class Daemon:
         """What the daemon wrote on stdout and stderr."""
         return _tail(self.out_path, 1 << 30)
 
+    def log(self):
+        """The daemon's log file (when it has one)."""
+        return _tail(self.log_path, 1 << 30)
+
     def _port_taken(self):
         return "Address already in use" in _tail(self.out_path) + _tail(self.log_path)
 
@@ -122,6 +133,8 @@ class Daemon:
         """Starts the daemon and waits until it listens on its port. With repick_port
         (the port was not handed out yet), a port taken between its choice and the
         bind is replaced by another one, up to 3 times."""
+        if not os.access(self.argv()[0], os.X_OK):
+            pytest.skip("not built: " + self.argv()[0])
         deadline = time.monotonic() + timeout
         for attempt in range(3 if repick_port else 1):
             with open(self.out_path, "wb") as out:

@@ -29,10 +29,6 @@ class BareLdmsd(Daemon):
     def argv(self):
         return [LDMSD, "-x", "sock:%d:127.0.0.1" % self.port]
 
-    def start(self, timeout=15.0, repick_port=False):
-        need(LDMSD)
-        return super().start(timeout, repick_port)
-
     # ---- runtime configuration through ldmsd_controller ----
     def ctl(self, *how, timeout=30):
         """Runs `ldmsd_controller --host 127.0.0.1 --port P <how...>` (e.g. "--cmd", text);
@@ -53,27 +49,24 @@ class BareLdmsd(Daemon):
         """One command with --cmd; with check, a non-zero exit fails the test."""
         r = self.ctl("--cmd", text)
         if check:
-            assert r.returncode == 0 and "Error" not in r.stdout, "%s: %r -> %d\n%s%s" % (
-                self.name,
-                text,
-                r.returncode,
-                r.stdout,
-                r.stderr,
-            )
+            self._check(r, repr(text))
         return r
 
-    def source(self, lines):
-        """Writes the commands to <name>-<n>.ctl and runs it with --source."""
-        path = self._write("ctl", "".join(line + "\n" for line in lines))
-        r = self.ctl("--source", path)
-        assert r.returncode == 0 and "Error" not in r.stdout, "%s: --source %s -> %d\n%s%s" % (
+    def _check(self, r, what):
+        """Fails the test unless the controller run r succeeded without an Error."""
+        assert r.returncode == 0 and "Error" not in r.stdout, "%s: %s -> %d\n%s%s" % (
             self.name,
-            path,
+            what,
             r.returncode,
             r.stdout,
             r.stderr,
         )
         return r
+
+    def source(self, lines):
+        """Writes the commands to <name>-<n>.ctl and runs it with --source."""
+        path = self._write("ctl", "".join(line + "\n" for line in lines))
+        return self._check(self.ctl("--source", path), "--source " + path)
 
     def script(self, lines):
         """Writes a shell script printing the commands and runs it with --script."""
@@ -81,15 +74,7 @@ class BareLdmsd(Daemon):
         body += "cat <<'EOF'\n" + "".join(line + "\n" for line in lines) + "EOF\n"
         path = self._write("sh", body)
         os.chmod(path, 0o755)
-        r = self.ctl("--script", path)
-        assert r.returncode == 0 and "Error" not in r.stdout, "%s: --script %s -> %d\n%s%s" % (
-            self.name,
-            path,
-            r.returncode,
-            r.stdout,
-            r.stderr,
-        )
-        return r
+        return self._check(self.ctl("--script", path), "--script " + path)
 
     def status(self, text):
         """The parsed "msg" of `--json --cmd text` (None when the reply is an error)."""
