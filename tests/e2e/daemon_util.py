@@ -81,6 +81,18 @@ def pid_listens(pid, port):
     return False
 
 
+def stop_process(proc):
+    """SIGTERM, then SIGKILL after 5 s; nothing when proc is None or has ended."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
 def _tail(path, n=3000):
     try:
         with open(path, errors="replace") as f:
@@ -164,16 +176,8 @@ class Daemon:
         )
 
     def stop(self):
-        """SIGTERM, then SIGKILL after 5 s; nothing if not running."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
 
 def daemon_factory(build):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import BUILD, LDMSD, free_port, ldms_ls, need, wait_for_sets
-from daemon_util import pid_listens
+from daemon_util import pid_listens, stop_process
 
 MAESTRO_CTRL = os.path.join(BUILD, "bin", "maestro_ctrl")
 CONTROLLER = os.path.join(BUILD, "bin", "ldmsd_controller")
@@ -71,14 +71,7 @@ class YamlDaemon:
 
     def stop(self):
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
 
 @pytest.fixture

@@ -621,9 +621,7 @@ static void test_golden_connect(void **state)
 
 	/* legacy 20-byte conn msg -> 20-byte ACCEPTED */
 	fd = raw_connect();
-	g = wire_vector("connect_legacy", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
+	send_vector(fd, "connect_legacy");
 	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(f.hdr.type, ZAP_MSG_ACCEPTED);
@@ -633,9 +631,7 @@ static void test_golden_connect(void **state)
 
 	/* rail form: 64 bytes back, own pid, echoed rail_gn, then ACK + DIR -> DIR_REPLY */
 	fd = raw_connect();
-	g = wire_vector("connect_rail", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
+	send_vector(fd, "connect_rail");
 	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(f.hdr.type, ZAP_MSG_ACCEPTED);
@@ -645,12 +641,8 @@ static void test_golden_connect(void **state)
 	assert_int_equal(m.rail_gn, 1);
 	assert_int_equal(m.msg_enabled, 0);
 	assert_string_equal(m.auth_name, "none");
-	g = wire_vector("ack_accepted", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
-	g = wire_vector("dir", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
+	send_vector(fd, "ack_accepted");
+	send_vector(fd, "dir");
 	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
@@ -675,9 +667,7 @@ static void test_golden_connect(void **state)
 		len = (size_t)zap_encode_data(buf, sizeof(buf), ZAP_MSG_SENDRECV, 9, msg,
 					      sizeof(msg));
 		assert_int_equal(send(fd, buf, len, 0), (ssize_t)len);
-		g = wire_vector("dir", &len);
-		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-		free(g);
+		send_vector(fd, "dir");
 		len = read_frame(fd, buf, sizeof(buf));
 		assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 		assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
@@ -708,17 +698,8 @@ static void test_golden_connect(void **state)
 	/* DIR with updates: the pushed DIR_UPDATE_REPLY is shaped like upstream's */
 	{
 		ldms_set_t s;
-		fd = raw_connect();
-		g = wire_vector("connect_rail", &len);
-		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-		free(g);
-		assert_true(read_frame(fd, buf, sizeof(buf)) > 0);
-		g = wire_vector("ack_accepted", &len);
-		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-		free(g);
-		g = wire_vector("dir_notify", &len);
-		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-		free(g);
+		fd = raw_rail_session();
+		send_vector(fd, "dir_notify");
 		len = read_frame(fd, buf, sizeof(buf));
 		assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 		assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
