@@ -17,6 +17,7 @@
 #include "ldmsd.h"
 #include "ldmsd_dump.h"
 #include "ldmsd_sec.h"
+#include "ldmsd_verbs.h"
 
 /* Tables of the object files. Issue 3 adds prdcr/updtr/strgp/... here. */
 extern const struct ldmsd_cmd_def ldmsd_daemon_cmds[];
@@ -35,10 +36,10 @@ extern const struct ldmsd_cmd_def ldmsd_msg_cmds[];
 extern const struct ldmsd_cmd_def ldmsd_qgroup_cmds[];
 
 static const struct ldmsd_cmd_def *const cmd_tables[] = {
-    ldmsd_daemon_cmds,	     ldmsd_config_cmds, ldmsd_listen_cmds, ldmsd_plugin_cmds,
-    ldmsd_ctrl_cmds,	     ldmsd_prdcr_cmds,	ldmsd_updtr_cmds,  ldmsd_strgp_cmds,
-    ldmsd_store_worker_cmds, ldmsd_stats_cmds,	ldmsd_sec_cmds,	   ldmsd_dump_cmds,
-    ldmsd_msg_cmds,	     ldmsd_qgroup_cmds,
+    ldmsd_daemon_cmds,	     ldmsd_config_cmds, ldmsd_listen_cmds,    ldmsd_plugin_cmds,
+    ldmsd_ctrl_cmds,	     ldmsd_prdcr_cmds,	ldmsd_updtr_cmds,     ldmsd_strgp_cmds,
+    ldmsd_store_worker_cmds, ldmsd_stats_cmds,	ldmsd_sec_cmds,	      ldmsd_dump_cmds,
+    ldmsd_msg_cmds,	     ldmsd_qgroup_cmds, ldmsd_verbs_set_cmds, ldmsd_verbs_stream_cmds,
 };
 
 /* Request ids are < 0x1000 (ranges 0x0xx..0xdxx), so a direct index is cheap. */

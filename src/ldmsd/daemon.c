@@ -17,6 +17,7 @@
 #include "ldmsd_dump.h"
 #include "ldmsd_options.h"
 #include "ldmsd_sched.h"
+#include "ldmsd_verbs.h"
 
 struct ldmsd *ldmsd_new(void)
 {
@@ -154,6 +155,8 @@ void ldmsd_shutdown(struct ldmsd *d)
 	int was_running = d->state == LDMSD_STATE_RUNNING;
 	d->state = LDMSD_STATE_STOPPING;
 	ldmsd_agg_shutdown(d); /* before the store plugins and the scheduler go */
+	/* pending oneshots use plugins and the scheduler */
+	ldmsd_verbs_shutdown(d);
 	pthread_mutex_lock(&d->lock);
 	ldmsd_plugins_term_all(d);
 	ldmsd_listen_close_all(d);

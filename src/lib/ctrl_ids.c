@@ -279,6 +279,7 @@ static const struct alias_ent attr_alias[] = {
     {"message_channel", LDMSD_ATTR_MSG_TAG},
     {"decomp", LDMSD_ATTR_DECOMP},
     {"increment", LDMSD_ATTR_INCREMENT},
+    {"set", LDMSD_ATTR_INSTANCE}, /* udata set=, udata_regex set= */
     {"xthread", LDMSD_ATTR_XTHREAD},
 };
 
