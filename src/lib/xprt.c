@@ -134,6 +134,7 @@ static void opts_init(struct ldms_xprt_opts *o, const struct ldms_xprt_opts *src
 static void listener_put(struct ldms_listener *l)
 {
 	if (atomic_fetch_sub(&l->ref, 1) == 1) {
+		xprt_peers_free(l);
 		ldms_auth_cfg_free(&l->auth);
 		pthread_mutex_destroy(&l->lock);
 		free(l);
@@ -166,6 +167,7 @@ static struct ldms_xprt *xprt_alloc(int active, const struct ldms_auth_cfg *auth
 
 void xprt_free(struct ldms_xprt *x)
 {
+	xprt_peer_release(x);
 	if (x->accept_fd >= 0)
 		close(x->accept_fd);
 	if (x->l)
@@ -442,12 +444,15 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 		ldms_auth_free(x->auth);
 		x->auth = NULL;
 	}
+	xprt_peer_release(x);
 	if (prev == XS_CONNECTED) {
+		xprt_stat_add(XSTAT_DISCONN, 1);
 		ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: disconnected: %s", x->peer_str, x->reason);
 		xprt_deliver(x, LDMS_XPRT_EVENT_DISCONNECTED, NULL, 0, NULL);
 	} else if (x->active && prev != XS_INIT) {
 		if (x->rejected || prev == XS_AUTH) {
 			x->rejected = 1;
+			xprt_stat_add(XSTAT_REJECTED, 1);
 			x->close_err = EACCES;
 			ldms_log(LDMS_LERROR, XPRT_LOG, "connection to %s rejected: %s",
 				 x->peer_str, x->reason);
@@ -527,6 +532,7 @@ static void auth_result(struct ldms_xprt *x, int rc, struct ldms_err *err)
 			 err->msg[0] ? err->msg : strerror(-rc));
 		x->rejected = x->active;
 		x->auth_failed = 1;
+		xprt_stat_add(XSTAT_AUTH_FAIL, 1);
 		xprt_close_now(x, EACCES, "%s", err->msg[0] ? err->msg : strerror(-rc));
 		return;
 	}
@@ -542,6 +548,7 @@ static void auth_result(struct ldms_xprt *x, int rc, struct ldms_err *err)
 	x->peer_gid = gid;
 	x->state = XS_CONNECTED;
 	pthread_mutex_unlock(&x->lock);
+	xprt_stat_add(XSTAT_CONNECTED, 1);
 	hs_timer_stop(x);
 	ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: connected (auth %s, peer uid %u gid %u)", x->peer_str,
 		 x->auth_name, (unsigned)uid, (unsigned)gid);
@@ -609,6 +616,7 @@ static void passive_reject(struct ldms_xprt *x, const char *reason)
 	uint8_t *buf = malloc(ZAP_SENDRECV_HDR + n);
 
 	ldms_log(LDMS_LERROR, XPRT_LOG, "rejecting connection from %s: %s", x->peer_str, reason);
+	xprt_stat_add(XSTAT_REJECTED, 1);
 	snprintf(x->reason, sizeof(x->reason), "%s", reason);
 	if (buf && zap_encode_data(buf, ZAP_SENDRECV_HDR + n, ZAP_MSG_REJECTED, xprt_next_zap_xid(),
 				   reason, (uint32_t)n) > 0) {
@@ -1076,17 +1084,27 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		      int salen, void *arg)
 {
 	struct ldms_listener *l = arg;
-	struct ldms_xprt *x = xprt_alloc(0, &l->auth, &l->opts);
+	struct xprt_peer_key key;
+	struct ldms_xprt *x;
 
+	xprt_peer_key_of(sa, salen, &key);
+	if (xprt_peer_acquire(l, &key)) {
+		close(fd); /* over the per-peer limit (logged) */
+		return;
+	}
+	x = xprt_alloc(0, &l->auth, &l->opts);
 	if (!x) {
+		xprt_peer_unacquire(l, &key);
 		close(fd);
 		return;
 	}
+	x->peer_key = key;
+	atomic_store(&x->peer_counted, key.family != 0);
 	x->accept_fd = fd;
 	x->cred_ovr_uid = atomic_load(&cred_override_uid);
 	x->cred_ovr_gid = atomic_load(&cred_override_gid);
 	atomic_fetch_add(&l->ref, 1);
-	x->l = l;
+	x->l = l; /* before anything can release the peer count */
 	x->cb = l->cb;
 	x->cb_arg = l->cb_arg;
 	if ((size_t)salen <= sizeof(x->peer_sa)) {
@@ -1183,6 +1201,7 @@ struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char
 	}
 	atomic_init(&l->ref, 1);
 	pthread_mutex_init(&l->lock, NULL);
+	atomic_init(&l->peer_max, ldms_listen_peer_max_default());
 	snprintf(l->auth_name, sizeof(l->auth_name), "%s", l->auth.plugin);
 	opts_init(&l->opts, opts);
 	l->cb = cb;
@@ -1234,6 +1253,7 @@ struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char
 fail:
 	if (ai)
 		freeaddrinfo(ai);
+	xprt_peers_free(l);
 	ldms_auth_cfg_free(&l->auth);
 	pthread_mutex_destroy(&l->lock);
 	free(l);

@@ -20,7 +20,7 @@ static struct {
 	unsigned rr;
 	struct ldms_xprt *list;
 	atomic_uint zap_xid;
-	atomic_uint_fast64_t stats[5];
+	atomic_uint_fast64_t stats[XSTAT_COUNT];
 } eng = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static __thread struct io_thread *cur_io;
@@ -323,4 +323,8 @@ void ldms_xprt_stats_get(struct ldms_xprt_stats *st)
 	st->bytes_rx = atomic_load(&eng.stats[XSTAT_RX]);
 	st->bytes_tx = atomic_load(&eng.stats[XSTAT_TX]);
 	st->reads_served = atomic_load(&eng.stats[XSTAT_READS]);
+	st->connected_total = atomic_load(&eng.stats[XSTAT_CONNECTED]);
+	st->rejected_total = atomic_load(&eng.stats[XSTAT_REJECTED]);
+	st->auth_failed_total = atomic_load(&eng.stats[XSTAT_AUTH_FAIL]);
+	st->disconnected_total = atomic_load(&eng.stats[XSTAT_DISCONN]);
 }
