@@ -36,6 +36,31 @@ void ldms_log(int level, const char *logger, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void ldms_vlog(int level, const char *logger, const char *fmt, va_list ap);
 
+/* ---- named loggers ------------------------------------------------------------
+ * A level set has bit (1 << level) per enabled level (0 = QUIET); -1 = "default",
+ * i.e. a logger follows the default set (the one -v / log_level without name= sets).
+ * ldms_log(level, logger, ...) prints when the logger's set (or the default) holds
+ * level; loggers that were never registered follow the default. */
+#define LDMS_LOG_MASK_ALL 0x1fu
+/* "DEBUG" -> DEBUG and above; "INFO,ERROR" -> exactly those; "QUIET" -> 0;
+ * "default" -> -1. 0 or -EINVAL. */
+int ldms_log_mask_parse(const char *s, int *mask);
+/* "default", "QUIET" or "INFO,WARNING,ERROR,CRITICAL" into buf; returns buf. */
+const char *ldms_log_mask_str(int mask, char *buf, size_t len);
+void ldms_log_mask_set(int mask); /* the default set (-1 = ERROR and above) */
+int ldms_log_mask_get(void);
+/* Known subsystem; idempotent (a later desc fills a missing one). 0, -ENOSPC
+ * (768 loggers), -ENOMEM, -EINVAL. Loggers are never removed. */
+int ldms_logger_register(const char *name, const char *desc);
+/* 0 or -ENOENT (not registered); mask -1 = follow the default again. */
+int ldms_logger_mask_set(const char *name, int mask);
+int ldms_logger_mask_get(const char *name, int *mask);
+/* Registered loggers in name order; stops at the first non-zero return. */
+int ldms_logger_foreach(int (*cb)(void *arg, const char *name, const char *desc, int mask),
+			void *arg);
+/* Whether ldms_log(level, name, ...) would print (cheap: no formatting). */
+int ldms_logger_enabled(const char *name, int level);
+
 #define LDMS_LOG_DEBUG(lg, ...) ldms_log(LDMS_LDEBUG, lg, __VA_ARGS__)
 #define LDMS_LOG_INFO(lg, ...)	ldms_log(LDMS_LINFO, lg, __VA_ARGS__)
 #define LDMS_LOG_WARN(lg, ...)	ldms_log(LDMS_LWARN, lg, __VA_ARGS__)

@@ -75,6 +75,13 @@ struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char
 				  const struct ldms_xprt_opts *opts, ldms_event_cb_t cb,
 				  void *cb_arg, struct ldms_err *err);
 int ldms_listener_port(struct ldms_listener *l);
+/* Most connections one peer address (any port) may have open on a listener at once;
+ * further ones are closed right after accept() and logged (docs/hostile-peers.md).
+ * 0 = no limit. The default applies to listeners created afterwards. */
+#define LDMS_LISTEN_PEER_MAX_DEFAULT 256
+void ldms_listen_peer_max_default_set(int max);
+int ldms_listen_peer_max_default(void);
+int ldms_listener_peer_max_set(struct ldms_listener *l, int max); /* 0 or -EINVAL */
 void ldms_listener_close(struct ldms_listener *l);
 
 /* ---- active side ---------------------------------------------------------------------- */
@@ -188,6 +195,10 @@ struct ldms_xprt_stats {
 	uint64_t connections_total;
 	uint64_t bytes_rx, bytes_tx;
 	uint64_t reads_served;
+	uint64_t connected_total;    /* connections that completed authentication */
+	uint64_t rejected_total;     /* refused by us (listener, peer limit) or by the peer */
+	uint64_t auth_failed_total;  /* authentication failures, either side */
+	uint64_t disconnected_total; /* connected connections that have closed */
 };
 void ldms_xprt_stats_get(struct ldms_xprt_stats *st);
 

@@ -14,6 +14,7 @@
 #include "ldmsd_cmd.h"
 #include "ldmsd.h"
 #include "ldmsd_options.h"
+#include "ldmsd_stats.h"
 
 /* "file:line" / "peer host:port" / "ldmsd", for "first setting wins" messages. */
 static const char *origin_str(struct ldmsd_req_ctxt *c, char *buf, size_t len)
@@ -101,64 +102,41 @@ static int option_handler(struct ldmsd_req_ctxt *c)
 	return rc ? reply_from_err(c, rc, &e) : 0;
 }
 
-/* "INFO" = INFO and above; "DEBUG,ERROR" = exactly those (approximated by the lowest,
- * ldms-c has one threshold); "default" = ERROR. Returns the level or -1. */
-static int parse_levels(const char *s, int *n_levels)
-{
-	char *copy = strdup(s), *save = NULL;
-	int lv = -1, n = 0;
-	if (!copy)
-		return -1;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		int l = !strcasecmp(t, "default") ? LDMS_LERROR : ldms_log_level_parse(t);
-		if (l < 0) {
-			lv = -1;
-			n = 0;
-			break;
-		}
-		if (lv < 0 || l < lv)
-			lv = l;
-		n++;
-	}
-	free(copy);
-	*n_levels = n;
-	return n ? lv : -1;
-}
-
+/* log_level (ldms-protocol.md §1.4): a single level name = that level and above, a
+ * comma list = exactly those levels, "default" = back to the default (ERROR and
+ * above for the default logger, the default logger's set for a named one). */
 static int log_level_handler(struct ldmsd_req_ctxt *c)
 {
 	const char *level = ldmsd_req_attr(c, LDMSD_ATTR_LEVEL);
-	if (ldmsd_req_attr(c, LDMSD_ATTR_NAME) || ldmsd_req_attr(c, LDMSD_ATTR_REGEX))
-		return ldmsd_reply_err(c, -ENOTSUP,
-				       "log_level: per-logger levels (name=, regex=) are not "
-				       "supported yet");
-	int n = 0, lv = parse_levels(level, &n);
-	if (lv < 0)
+	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
+	const char *regex = ldmsd_req_attr(c, LDMSD_ATTR_REGEX);
+	int test = ldmsd_req_attr(c, LDMSD_ATTR_TEST) != NULL;
+	int mask;
+	struct ldms_err e;
+	ldms_err_clear(&e);
+	if (ldms_log_mask_parse(level, &mask))
 		return ldmsd_reply_err(c, -EINVAL,
 				       "log_level: unknown level '%s' (DEBUG, INFO, WARNING, "
-				       "ERROR, CRITICAL, QUIET, default)",
+				       "ERROR, CRITICAL, QUIET, default, or a comma list)",
 				       level);
-	if (n > 1)
-		ldms_log(LDMS_LWARN, LDMSD_LOG,
-			 "log_level '%s': level lists are approximated by their lowest level, %s",
-			 level, ldms_log_level_name(lv));
+	if ((name && *name) || (regex && *regex)) {
+		int rc = ldmsd_log_level_apply(c->d, name, regex, mask, test, &e);
+		return rc ? reply_from_err(c, rc, &e) : 0;
+	}
 	if (c->d->state == LDMSD_STATE_STARTUP) {
 		char ob[300];
-		struct ldms_err e;
-		ldms_err_clear(&e);
-		int rc = ldmsd_setting_set(c->d, LDMSD_S_LOG_LEVEL, ldms_log_level_name(lv),
+		int rc = ldmsd_setting_set(c->d, LDMSD_S_LOG_LEVEL, level,
 					   origin_str(c, ob, sizeof(ob)), &e);
 		if (rc)
 			return reply_from_err(c, rc, &e);
 	} else {
-		c->d->s.log_level = lv;
-		ldms_log_level_set(lv);
+		ldms_log_mask_set(mask);
+		c->d->s.log_level = ldms_log_level_get();
 	}
-	if (ldmsd_req_attr(c, LDMSD_ATTR_TEST)) {
+	if (test)
 		for (int l = LDMS_LDEBUG; l < LDMS_LQUIET; l++)
 			ldms_log(l, LDMSD_LOG, "log_level test: a %s message",
 				 ldms_log_level_name(l));
-	}
 	return 0;
 }
 

@@ -29,10 +29,18 @@ void ldmsd_thr_window_calc(uint64_t cpu_us, uint64_t age_us, int have_prev, uint
 /* "INFO,WARNING,ERROR,CRITICAL" for threshold INFO; "QUIET" for QUIET. */
 const char *ldmsd_log_levels_str(int threshold, char *buf, size_t len);
 
+/* log_level with name= (one logger; "ldmsd" = the default) or regex= (every
+ * registered logger whose name matches): mask as from ldms_log_mask_parse (-1 =
+ * back to following the default). test: log one line per level to each. 0 or
+ * -ENOENT (no such logger / no match), -EINVAL (bad regex) with err filled. */
+int ldmsd_log_level_apply(struct ldmsd *d, const char *name, const char *regex, int mask, int test,
+			  struct ldms_err *err);
+
 /* Append the JSON objects to b. 0 or -ENOMEM. */
 int ldmsd_set_stats_json(struct ldmsd *d, struct ldmsd_buf *b);
 int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b);
-/* reset: later replies count rates and duration from now on */
+/* reset: later replies count rates, duration and op_stats from now on (the
+ * thread_stats command's reset does the same for the I/O threads' "ldms_xprt") */
 int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_buf *b);
 
 /* Reply text of `greeting level=N`: sized so that, sent as one STRING attribute in

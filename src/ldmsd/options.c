@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <ldms/ldms_xprt.h>
 #include <ldmsd/ldmsd_plugin.h>
 
 #include "ldmsd.h"
@@ -26,6 +27,7 @@ enum opt_kind {
 	K_HELP,	    /* -h */
 	K_CHECK,    /* --check */
 	K_OBSOLETE, /* -P -B -C -k -s */
+	K_PEER_MAX, /* --peer_conn_max (ldms-c) */
 };
 
 struct opt_def {
@@ -58,6 +60,7 @@ static const struct opt_def opt_defs[] = {
     {'u', "usage", 1, K_USAGE, 0, NULL},
     {'h', "help", 0, K_HELP, 0, NULL},
     {0, "check", 0, K_CHECK, 0, NULL},
+    {0, "peer_conn_max", 1, K_PEER_MAX, 0, NULL},
     {'P', NULL, 1, K_OBSOLETE, 0, "worker_threads"},
     {'B', NULL, 1, K_OBSOLETE, 0, "banner"},
     {'C', NULL, 1, K_OBSOLETE, 0, "default_quota"},
@@ -127,8 +130,8 @@ static int setting_parse(enum ldmsd_setting k, const char *value, struct setting
 	case LDMSD_S_PUBLISH_KERNEL:
 		return 0;
 	case LDMSD_S_LOG_LEVEL:
-		v->i = !strcasecmp(value, "default") ? LDMS_LERROR : ldms_log_level_parse(value);
-		if (v->i < 0)
+		/* v->i: the level set (a comma list = exactly those levels) */
+		if (ldms_log_mask_parse(value, &v->i))
 			return ldms_err_set(err, -EINVAL,
 					    "%s: unknown level '%s' (DEBUG, INFO, WARNING, ERROR, "
 					    "CRITICAL, QUIET)",
@@ -207,8 +210,8 @@ int ldmsd_setting_set(struct ldmsd *d, enum ldmsd_setting k, const char *value, 
 		rc = set_str(&s->log_file, value);
 		break;
 	case LDMSD_S_LOG_LEVEL:
-		s->log_level = v.i;
-		ldms_log_level_set(v.i);
+		ldms_log_mask_set(v.i);
+		s->log_level = ldms_log_level_get();
 		break;
 	case LDMSD_S_LOG_CONFIG:
 		s->log_config_mask = v.i;
@@ -328,7 +331,8 @@ static int cli_cfg_add(struct ldmsd_cli *cli, int is_yaml, const char *path, str
 static int opt_apply(struct ldmsd *d, const struct opt_def *o, const char *label, const char *val,
 		     struct ldmsd_cli *cli, const char *origin, struct ldms_err *err)
 {
-	if (!cli && o->kind != K_SETTING && o->kind != K_AUTH_ARG && o->kind != K_OBSOLETE)
+	if (!cli && o->kind != K_SETTING && o->kind != K_AUTH_ARG && o->kind != K_OBSOLETE &&
+	    o->kind != K_PEER_MAX)
 		return ldms_err_set(err, -EINVAL,
 				    "option %s is only valid on the ldmsd command line", label);
 	switch (o->kind) {
@@ -360,6 +364,17 @@ static int opt_apply(struct ldmsd *d, const struct opt_def *o, const char *label
 	case K_OBSOLETE:
 		return ldms_err_set(err, -EINVAL, "option %s is obsolete; use the '%s' command",
 				    label, o->note);
+	case K_PEER_MAX: {
+		/* listeners started afterwards (all of them, when given on the command
+		 * line or in a configuration file) */
+		long n;
+		if (parse_int(val, 0, 1000000, &n))
+			return ldms_err_set(err, -EINVAL,
+					    "%s: '%s' is not a connection count (0 = no limit)",
+					    label, val);
+		ldms_listen_peer_max_default_set((int)n);
+		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -490,6 +505,8 @@ void ldmsd_usage(FILE *f, const char *prog)
 	    "  -F                         run in the foreground (always; ignored)\n"
 	    "  -V                         print the version and exit\n"
 	    "      --check                check the configuration files and exit\n"
+	    "      --peer_conn_max N      connections one peer address may have open on\n"
+	    "                             a listener; 0 = no limit [256]\n"
 	    "  -h                         this help\n"
 	    "Obsolete: -P (use worker_threads), -B (banner), -C (default_quota),\n"
 	    "          -k/-s (publish_kernel).\n",

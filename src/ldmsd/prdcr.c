@@ -18,6 +18,7 @@
 #include "ldmsd_agg.h"
 #include "ldmsd_cmd.h"
 #include "ldmsd_sched.h"
+#include "ldmsd_verbs.h"
 
 /* ---- pure parts ------------------------------------------------------------------------ */
 static const char *const prdcr_state_names[] = {
@@ -934,6 +935,7 @@ static void update_cb(ldms_t x, ldms_set_t s, int status, void *arg)
 		ps->state = LDMSD_PRDCR_SET_READY;
 		store = pset_complete(p, ps, s, status, 0);
 	}
+	ldmsd_tstats_update_end(ps, s, mine ? status : -ECANCELED);
 	pthread_mutex_unlock(&p->lock);
 	if (mine)
 		pset_deliver(p, ps, s, status, store);
@@ -1056,12 +1058,17 @@ int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_
 				/* the owner sends the data: register once */
 				if (!ps->push_reg && !pset_push_register(p, ps, u))
 					n++;
-			} else if (!pset_update(p, ps)) {
-				n++;
+			} else {
+				ldmsd_tstats_update_begin(ps, u);
+				if (!pset_update(p, ps))
+					n++;
+				else
+					ldmsd_tstats_update_end(ps, NULL, -EAGAIN);
 			}
 			break;
 		case LDMSD_PRDCR_SET_UPDATING:
 			ps->busy_skips++;
+			ldmsd_tstats_update_skip(ps, u);
 			break;
 		default:
 			break;

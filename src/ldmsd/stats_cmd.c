@@ -4,6 +4,7 @@
  * ctl_*.json.txt); figures ldms-c cannot measure are left out, never invented. */
 #include <errno.h>
 #include <inttypes.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,7 +214,57 @@ static void thr_other(struct ldmsd_buf *b, const struct ldms_thread_usage *u, ui
 			 jdbl(w.utilization).s, w.idle_us, w.active_us, w.refresh_us, u->wakeups);
 }
 
+static int thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b, int reset);
+
+/* Per-category I/O-thread time at the last `thread_stats reset`, per thread. */
+#define IO_BASE_MAX 64
+static struct {
+	pthread_mutex_t lock;
+	int n;
+	struct {
+		pid_t tid;
+		uint64_t age_us, cat_us[LDMS_IO_CAT_COUNT];
+	} e[IO_BASE_MAX];
+} io_base = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* "ldms_xprt": what the thread spent its time on since start (or the last reset);
+ * Idle is the rest of its wall time. */
+static void io_cats(struct ldmsd_buf *b, const struct ldms_io_thread_info *t, int reset)
+{
+	uint64_t base_age = 0, base[LDMS_IO_CAT_COUNT] = {0}, cur[LDMS_IO_CAT_COUNT], busy = 0;
+	pthread_mutex_lock(&io_base.lock);
+	int i;
+	for (i = 0; i < io_base.n && io_base.e[i].tid != t->tid; i++)
+		;
+	if (i < io_base.n) {
+		base_age = io_base.e[i].age_us;
+		memcpy(base, io_base.e[i].cat_us, sizeof(base));
+	}
+	if (reset && (i < io_base.n || io_base.n < IO_BASE_MAX)) {
+		if (i == io_base.n)
+			io_base.n++;
+		io_base.e[i].tid = t->tid;
+		io_base.e[i].age_us = t->usage.age_us;
+		memcpy(io_base.e[i].cat_us, t->cat_us, sizeof(t->cat_us));
+	}
+	pthread_mutex_unlock(&io_base.lock);
+	for (int c = 0; c < LDMS_IO_CAT_COUNT; c++) {
+		cur[c] = t->cat_us[c] > base[c] ? t->cat_us[c] - base[c] : 0;
+		busy += cur[c];
+	}
+	uint64_t wall = t->usage.age_us > base_age ? t->usage.age_us - base_age : 0;
+	ldmsd_buf_printf(b, ",\"ldms_xprt\":{\"Idle\":%" PRIu64, wall > busy ? wall - busy : 0);
+	for (int c = 0; c < LDMS_IO_CAT_COUNT; c++)
+		ldmsd_buf_printf(b, ",\"%s\":%" PRIu64, ldms_io_cat_name(c), cur[c]);
+	ldmsd_buf_append(b, "}}", 2);
+}
+
 int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
+{
+	return thread_stats_json(d, b, 0);
+}
+
+static int thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b, int reset)
 {
 	uint64_t t0 = ldms_monotonic_us();
 	struct ldms_xprt_snapshot snap;
@@ -235,10 +286,7 @@ int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
 		if (t->gathered)
 			ldmsd_buf_printf(b, ",\"sq_sz\":%" PRIu64 ",\"n_eps\":%d", t->sq_sz,
 					 t->n_eps);
-		/* ldms-c does not attribute I/O time to LDMS operations: all of it is
-		 * "Other" */
-		ldmsd_buf_printf(b, ",\"ldms_xprt\":{\"Idle\":%" PRIu64 ",\"Other\":%" PRIu64 "}}",
-				 t->usage.age_us - t->usage.cpu_us, t->usage.cpu_us);
+		io_cats(b, t, reset);
 	}
 	ldmsd_buf_append(b, "]", 1);
 
@@ -269,8 +317,28 @@ int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
  */
 static struct {
 	pthread_mutex_t lock;
-	uint64_t t_us, total, closed;
+	uint64_t t_us, total, closed, connected, rejected, auth_failed;
 } xprt_base = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void op_stats_json(struct ldmsd_buf *b, const struct ldms_xprt_op_stats *o)
+{
+	ldmsd_buf_append(b, ",\"op_stats\":{", 13);
+	for (int op = 0; op < LDMS_XPRT_OP_COUNT; op++, o++) {
+		/* upstream's placeholders for an operation never seen */
+		const char *none = "0.0.0.0:0:0", *type = o->count ? "sock" : "????";
+		ldmsd_buf_printf(b, "%s\"%s\":{\"count\":%" PRIu64 ",\"total_us\":%" PRIu64,
+				 op ? "," : "", ldms_xprt_op_name(op), o->count, o->total_us);
+		ldmsd_buf_printf(b, ",\"min_us\":%" PRIu64 ",\"min_peer\":", o->min_us);
+		ldmsd_buf_json_str(b, o->count && o->min_peer[0] ? o->min_peer : none);
+		ldmsd_buf_printf(
+		    b, ",\"min_peer_type\":\"%s\",\"max_us\":%" PRIu64 ",\"max_peer\":", type,
+		    o->max_us);
+		ldmsd_buf_json_str(b, o->count && o->max_peer[0] ? o->max_peer : none);
+		ldmsd_buf_printf(b, ",\"max_peer_type\":\"%s\",\"mean_us\":%" PRIu64 "}", type,
+				 o->count ? o->total_us / o->count : 0);
+	}
+	ldmsd_buf_append(b, "}", 1);
+}
 
 int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_buf *b)
 {
@@ -311,134 +379,255 @@ int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_bu
 				    ? c->connections_total - c->connections_open
 				    : 0;
 	/* rates and duration since the last `xprt_stats reset` (else since start) */
+	struct ldms_xprt_op_stats ops[LDMS_XPRT_OP_COUNT];
+	ldms_xprt_op_stats_get(ops);
 	pthread_mutex_lock(&xprt_base.lock);
-	uint64_t b_t = xprt_base.t_us, b_total = xprt_base.total, b_closed = xprt_base.closed;
+	uint64_t b_t = xprt_base.t_us, b_total = xprt_base.total, b_closed = xprt_base.closed,
+		 b_conn = xprt_base.connected, b_rej = xprt_base.rejected,
+		 b_auth = xprt_base.auth_failed;
 	if (reset) {
 		xprt_base.t_us = snap.uptime_us;
 		xprt_base.total = c->connections_total;
 		xprt_base.closed = closed_total;
+		xprt_base.connected = c->connected_total;
+		xprt_base.rejected = c->rejected_total;
+		xprt_base.auth_failed = c->auth_failed_total;
+		ldms_xprt_op_stats_reset();
 	}
 	pthread_mutex_unlock(&xprt_base.lock);
 	double dur = (double)(snap.uptime_us - b_t) / 1e6;
-	uint64_t n_total = c->connections_total - b_total, n_closed = closed_total - b_closed;
+#define RATE(n) jdbl(dur > 0 ? (double)(n) / dur : 0.0).s
 	/* the engine counts connections of both directions together: the request
-	 * rate covers accepted and initiated ones; reject/auth-failure rates and
-	 * per-operation latencies (op_stats) are not measured by ldms-c */
+	 * rate covers accepted and initiated ones, connect_rate_s those that
+	 * completed authentication */
 	ldmsd_buf_printf(b,
-			 "],\"compute_time_us\":%" PRIu64 ",\"connect_request_rate_s\":%s,"
-			 "\"disconnect_rate_s\":%s,\"xprt_count\":%d,\"connect_count\":%d,"
-			 "\"connecting_count\":%d,\"listen_count\":%d,\"close_count\":%d,"
-			 "\"duration\":%s}",
-			 ldms_monotonic_us() - t0, jdbl(dur > 0 ? (double)n_total / dur : 0.0).s,
-			 jdbl(dur > 0 ? (double)n_closed / dur : 0.0).s, n, n_conn, n_connecting,
-			 n_listen, n_close, jdbl(dur).s);
+			 "],\"compute_time_us\":%" PRIu64 ",\"connect_rate_s\":%s,"
+			 "\"connect_request_rate_s\":%s,\"disconnect_rate_s\":%s,"
+			 "\"reject_rate_s\":%s,\"auth_fail_rate_s\":%s,\"xprt_count\":%d,"
+			 "\"connect_count\":%d,\"connecting_count\":%d,\"listen_count\":%d,"
+			 "\"close_count\":%d,\"duration\":%s",
+			 ldms_monotonic_us() - t0, RATE(c->connected_total - b_conn),
+			 RATE(c->connections_total - b_total), RATE(closed_total - b_closed),
+			 RATE(c->rejected_total - b_rej), RATE(c->auth_failed_total - b_auth), n,
+			 n_conn, n_connecting, n_listen, n_close, jdbl(dur).s);
+#undef RATE
+	op_stats_json(b, ops);
+	ldmsd_buf_append(b, "}", 1);
 	ldms_xprt_snapshot_free(&snap);
 	return b->s ? 0 : -ENOMEM;
 }
 
-/* ---- log_status
- * ----------------------------------------------------------------------------------- */
-struct logger {
-	char *name;
-	const char *desc;
-};
+/* ---- loggers (log_status, log_level name=/regex=) ------------------------------------------ */
+#define PLUGIN_LOG_DESC_SAMPLER "Sampler plugin log file."
+#define PLUGIN_LOG_DESC_STORE	"Store plugin log file."
 
+/* The subsystems ldmsd's own code passes to ldms_log (libldms registers its own). */
 static const struct {
 	const char *name, *desc;
-} known_loggers[] = {
+} ldmsd_loggers[] = {
     {"config", "Messages for the configuration infrastructure"},
     {"ctrl", "Messages for the control request channel"},
     {"producer", "Messages for the producer infrastructure"},
+    {"sampler", "Messages for the common sampler infrastructure"},
     {"strgp", "Messages for the storage policy infrastructure"},
     {"updater", "Messages for the updater infrastructure"},
-    {"xprt", "Messages for the LDMS transport"},
 };
 
-struct loggers {
-	struct logger *v;
-	size_t n, cap;
+struct live_plugins {
 	struct ldmsd *d;
+	char **names;
+	size_t n, cap;
 };
-
-static int loggers_add(struct loggers *l, const char *name, const char *desc)
-{
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? 2 * l->cap : 16;
-		struct logger *v = realloc(l->v, nc * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = nc;
-	}
-	char *n = strdup(name);
-	if (!n)
-		return -ENOMEM;
-	l->v[l->n++] = (struct logger){.name = n, .desc = desc};
-	return 0;
-}
 
 static int plugin_logger_cb(void *arg, const char *name, const char *plugin, const char *type)
 {
-	struct loggers *l = arg;
-	struct ldmsd_plugin_inst *pi = ldmsd_plugin_inst_find(l->d, name);
+	struct live_plugins *lp = arg;
+	struct ldmsd_plugin_inst *pi = ldmsd_plugin_inst_find(lp->d, name);
 	const struct ldmsd_plugin_handle *h = pi ? ldmsd_plugin_inst_handle(pi) : NULL;
 	if (!h || !h->log_name)
 		return 0;
-	return loggers_add(l, h->log_name,
-			   !strncmp(type, "store", 5) ? "Store plugin log file."
-						      : "Sampler plugin log file.");
+	int rc =
+	    ldms_logger_register(h->log_name, !strncmp(type, "store", 5) ? PLUGIN_LOG_DESC_STORE
+									 : PLUGIN_LOG_DESC_SAMPLER);
+	if (rc)
+		return rc;
+	if (lp->n == lp->cap) {
+		size_t nc = lp->cap ? 2 * lp->cap : 16;
+		char **v = realloc(lp->names, nc * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		lp->names = v;
+		lp->cap = nc;
+	}
+	if (!(lp->names[lp->n] = strdup(h->log_name)))
+		return -ENOMEM;
+	lp->n++;
+	return 0;
 }
 
-static int logger_cmp(const void *a, const void *b)
+static void live_plugins_free(struct live_plugins *lp)
 {
-	return strcmp(((const struct logger *)a)->name, ((const struct logger *)b)->name);
+	for (size_t i = 0; i < lp->n; i++)
+		free(lp->names[i]);
+	free(lp->names);
+	lp->names = NULL;
+	lp->n = lp->cap = 0;
+}
+
+/* Registers ldmsd's subsystems and the loaded plugins' loggers; with lp, also
+ * collects the plugins' logger names (the loggers of plugins since removed stay
+ * registered but are not listed). */
+static int loggers_sync(struct ldmsd *d, struct live_plugins *lp)
+{
+	struct live_plugins tmp = {.d = d};
+	int rc = 0;
+	for (size_t i = 0; !rc && i < sizeof(ldmsd_loggers) / sizeof(ldmsd_loggers[0]); i++)
+		rc = ldms_logger_register(ldmsd_loggers[i].name, ldmsd_loggers[i].desc);
+	if (!lp)
+		lp = &tmp;
+	lp->d = d;
+	if (!rc)
+		rc = ldmsd_dump_plugins_foreach(d, plugin_logger_cb, lp);
+	live_plugins_free(&tmp);
+	return rc;
+}
+
+/* Upstream 4.5's names of subsystems ldms-c logs under another name, so that an
+ * upstream configuration's `log_level name=` works unchanged. */
+static const char *logger_alias(const char *name)
+{
+	static const char *const map[][2] = {
+	    {"xprt.ldms", "xprt"}, {"xprt.zap", "xprt"},   {"xprt.zap.sock", "xprt"},
+	    {"store", "strgp"},	   {"stream", "ldms.msg"},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(name, map[i][0]))
+			return map[i][1];
+	return name;
+}
+
+static int is_default_logger(const char *name)
+{
+	return !strcmp(name, LDMSD_LOG) || !strcmp(name, "ldmsd (default)");
+}
+
+struct lvl_apply {
+	regex_t re;
+	int mask, n, test;
+};
+
+static void log_test_lines(const char *logger)
+{
+	for (int l = LDMS_LDEBUG; l < LDMS_LQUIET; l++)
+		ldms_log(l, logger, "log_level test: a %s message", ldms_log_level_name(l));
+}
+
+static int lvl_apply_cb(void *arg, const char *name, const char *desc, int mask)
+{
+	struct lvl_apply *a = arg;
+	if (regexec(&a->re, name, 0, NULL, 0))
+		return 0;
+	int rc = ldms_logger_mask_set(name, a->mask);
+	if (!rc)
+		a->n++;
+	if (!rc && a->test)
+		log_test_lines(name);
+	return rc;
+}
+
+int ldmsd_log_level_apply(struct ldmsd *d, const char *name, const char *regex, int mask, int test,
+			  struct ldms_err *err)
+{
+	int rc = loggers_sync(d, NULL);
+	if (rc)
+		return ldms_err_set(err, rc, "log_level: %s", strerror(-rc));
+	if (name && *name) {
+		if (is_default_logger(name)) {
+			ldms_log_mask_set(mask);
+			d->s.log_level = ldms_log_level_get();
+			if (test)
+				log_test_lines(LDMSD_LOG);
+			return 0;
+		}
+		rc = ldms_logger_mask_set(logger_alias(name), mask);
+		if (rc)
+			return ldms_err_set(err, rc, "log_level: logger '%s' not found", name);
+		if (test)
+			log_test_lines(logger_alias(name));
+		return 0;
+	}
+	struct lvl_apply a = {.mask = mask, .test = test};
+	rc = ldms_regcomp(&a.re, regex, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		char eb[128];
+		regerror(rc, &a.re, eb, sizeof(eb));
+		return ldms_err_set(err, -EINVAL, "log_level: invalid regex '%s': %s", regex, eb);
+	}
+	rc = ldms_logger_foreach(lvl_apply_cb, &a);
+	regfree(&a.re);
+	if (rc)
+		return ldms_err_set(err, rc, "log_level: %s", strerror(-rc));
+	if (!a.n)
+		return ldms_err_set(err, -ENOENT, "log_level: no logger matches '%s'", regex);
+	return 0;
+}
+
+struct status_list {
+	struct ldmsd_buf *j;
+	const char *want;
+	struct live_plugins *lp;
+	int n, found;
+};
+
+static int status_cb(void *arg, const char *name, const char *desc, int mask)
+{
+	struct status_list *s = arg;
+	char lv[80];
+	if (s->want && *s->want && strcmp(s->want, name))
+		return 0;
+	if (!strcmp(desc, PLUGIN_LOG_DESC_SAMPLER) || !strcmp(desc, PLUGIN_LOG_DESC_STORE)) {
+		size_t i;
+		for (i = 0; i < s->lp->n && strcmp(s->lp->names[i], name); i++)
+			;
+		if (i == s->lp->n)
+			return 0; /* the plugin is gone */
+	}
+	s->found = 1;
+	ldmsd_buf_printf(s->j, "%s{\"name\":", s->n++ ? "," : "");
+	ldmsd_buf_json_str(s->j, name);
+	ldmsd_buf_append(s->j, ",\"desc\":", 8);
+	ldmsd_buf_json_str(s->j, desc);
+	ldmsd_buf_printf(s->j, ",\"level\":\"%s\"}", ldms_log_mask_str(mask, lv, sizeof(lv)));
+	return 0;
 }
 
 static int log_status_handler(struct ldmsd_req_ctxt *c)
 {
 	const char *want = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
-	struct loggers l = {.d = c->d};
-	int rc = 0;
-	for (size_t i = 0; !rc && i < sizeof(known_loggers) / sizeof(known_loggers[0]); i++)
-		rc = loggers_add(&l, known_loggers[i].name, known_loggers[i].desc);
-	if (!rc)
-		rc = ldmsd_dump_plugins_foreach(c->d, plugin_logger_cb, &l);
+	struct live_plugins lp = {.d = c->d};
+	int rc = loggers_sync(c->d, &lp);
 	if (rc) {
-		ldmsd_reply_err(c, rc, "log_status: %s", strerror(-rc));
-		goto out;
+		live_plugins_free(&lp);
+		return ldmsd_reply_err(c, rc, "log_status: %s", strerror(-rc));
 	}
-	qsort(l.v, l.n, sizeof(*l.v), logger_cmp);
 	char lv[80];
-	int dflt = !want || !*want || !strcmp(want, LDMSD_LOG) || !strcmp(want, "ldmsd (default)");
-	int found = dflt, n = 0;
+	int dflt = !want || !*want || is_default_logger(want);
 	struct ldmsd_buf *j = ldmsd_reply_json(c);
+	struct status_list s = {.j = j, .want = want, .lp = &lp, .found = dflt};
 	ldmsd_buf_append(j, "[", 1);
 	if (dflt)
-		n += !ldmsd_buf_printf(j,
-				       "{\"name\":\"ldmsd (default)\",\"desc\":\"The default log "
-				       "subsystem\",\"level\":\"%s\"}",
-				       ldmsd_log_levels_str(ldms_log_level_get(), lv, sizeof(lv)));
-	for (size_t i = 0; i < l.n; i++) {
-		if (want && *want && strcmp(want, l.v[i].name))
-			continue;
-		found = 1;
-		/* one threshold for every logger in ldms-c: they all follow the default */
-		ldmsd_buf_printf(j, "%s{\"name\":", n++ ? "," : "");
-		ldmsd_buf_json_str(j, l.v[i].name);
-		ldmsd_buf_append(j, ",\"desc\":", 8);
-		ldmsd_buf_json_str(j, l.v[i].desc);
-		ldmsd_buf_append(j, ",\"level\":\"default\"}", 19);
-	}
+		s.n += !ldmsd_buf_printf(j,
+					 "{\"name\":\"ldmsd (default)\",\"desc\":\"The default log "
+					 "subsystem\",\"level\":\"%s\"}",
+					 ldms_log_mask_str(ldms_log_mask_get(), lv, sizeof(lv)));
+	ldms_logger_foreach(status_cb, &s);
 	ldmsd_buf_append(j, "]", 1);
-	if (!found) {
+	live_plugins_free(&lp);
+	if (!s.found) {
 		ldmsd_buf_reset(j);
-		rc = ldmsd_reply_err(c, -ENOENT, "log_status: logger '%s' not found", want);
+		return ldmsd_reply_err(c, -ENOENT, "log_status: logger '%s' not found", want);
 	}
-out:
-	for (size_t i = 0; i < l.n; i++)
-		free(l.v[i].name);
-	free(l.v);
-	return rc;
+	return 0;
 }
 
 /* ---- handlers
@@ -460,7 +649,8 @@ static int set_stats_handler(struct ldmsd_req_ctxt *c)
 
 static int thread_stats_handler(struct ldmsd_req_ctxt *c)
 {
-	return json_reply(c, ldmsd_thread_stats_json(c->d, ldmsd_reply_json(c)));
+	return json_reply(c, thread_stats_json(c->d, ldmsd_reply_json(c),
+					       ldmsd_req_attr(c, LDMSD_ATTR_RESET) != NULL));
 }
 
 static int xprt_stats_handler(struct ldmsd_req_ctxt *c)

@@ -15,6 +15,7 @@
 #include "ldmsd_agg.h"
 #include "ldmsd_cmd.h"
 #include "ldmsd_plugin_inst.h"
+#include "ldmsd_verbs.h"
 
 /* ---- pure parts ------------------------------------------------------------------------ */
 int ldmsd_strgp_columns(const char *const *set_names, size_t n_set, const char *const *want,
@@ -247,8 +248,10 @@ void ldmsd_strgp_store_job(struct ldmsd_strgp *s, struct ldmsd_store_job *j)
 	}
 	const struct ldmsd_plugin *api = ldmsd_plugin_inst_api(s->pi);
 	struct ldmsd_plugin_handle *h = ldmsd_plugin_inst_handle(s->pi);
+	uint64_t t_store = ldms_monotonic_us();
 	ldmsd_plugin_inst_lock(s->pi);
 	rc = api->store ? api->store(h, s->store_ctx, set, &s->policy) : -ENOSYS;
+	uint64_t t_stored = ldms_monotonic_us();
 	if (s->flush_us > 0 && api->store_flush) {
 		uint64_t now = ldms_monotonic_us();
 		if (now - s->last_flush_us >= (uint64_t)s->flush_us) {
@@ -266,6 +269,7 @@ void ldmsd_strgp_store_job(struct ldmsd_strgp *s, struct ldmsd_store_job *j)
 				 s->plugin, ldms_set_instance_name_get(set), strerror(-rc));
 	} else {
 		s->stored++;
+		ldmsd_tstats_store(s, j, t_store, t_stored);
 		if (s->last_store_rc)
 			ldms_log(LDMS_LINFO, LDMSD_STRGP_LOG, "strgp %s: storing works again",
 				 s->name);

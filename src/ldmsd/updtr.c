@@ -15,6 +15,7 @@
 #include "ldmsd_agg.h"
 #include "ldmsd_cmd.h"
 #include "ldmsd_sched.h"
+#include "ldmsd_verbs.h"
 
 struct ldmsd_updtr_hint_task {
 	struct ldmsd_updtr_hint_task *next;
@@ -521,3 +522,18 @@ const struct ldmsd_cmd_def ldmsd_updtr_cmds[] = {
     {"updtr_match_list", updtr_match_list_handler, 0, ATTRS({"name", 0})},
     {NULL, NULL, 0, NULL},
 };
+
+/* updtr_task (verbs_tstats.c): the set hints served by u's auto_interval tasks */
+size_t ldmsd_updtr_hint_schedules(struct ldmsd_updtr *u, int64_t *interval_us, int64_t *offset_us,
+				  size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&u->hint_lock);
+	for (struct ldmsd_updtr_hint_task *h = u->hints; h; h = h->next, n++)
+		if (n < max) {
+			interval_us[n] = h->hint_interval;
+			offset_us[n] = h->hint_offset;
+		}
+	pthread_mutex_unlock(&u->hint_lock);
+	return n;
+}

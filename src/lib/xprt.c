@@ -134,6 +134,7 @@ static void opts_init(struct ldms_xprt_opts *o, const struct ldms_xprt_opts *src
 static void listener_put(struct ldms_listener *l)
 {
 	if (atomic_fetch_sub(&l->ref, 1) == 1) {
+		xprt_peers_free(l);
 		ldms_auth_cfg_free(&l->auth);
 		pthread_mutex_destroy(&l->lock);
 		free(l);
@@ -166,6 +167,7 @@ static struct ldms_xprt *xprt_alloc(int active, const struct ldms_auth_cfg *auth
 
 void xprt_free(struct ldms_xprt *x)
 {
+	xprt_peer_release(x);
 	if (x->accept_fd >= 0)
 		close(x->accept_fd);
 	if (x->l)
@@ -267,6 +269,7 @@ static void frame_task_run(void *arg)
 {
 	struct frame_task *t = arg;
 
+	xprt_io_cat(LDMS_IO_CAT_SEND);
 	if (xprt_push_check(t->x) == 0)
 		xprt_write(t->x, t->buf, t->len);
 	ldms_xprt_put(t->x);
@@ -385,9 +388,11 @@ static void hs_timer_stop(struct ldms_xprt *x)
 static void hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ldms_xprt *x = arg;
+	int saved;
 
 	if (x->state == XS_CONNECTED || x->state == XS_CLOSED)
 		return;
+	saved = xprt_io_enter(LDMS_IO_CAT_DISCONNECTING);
 	if (!x->active)
 		ldms_log(LDMS_LWARN, XPRT_LOG,
 			 "%s: no complete LDMS handshake and authentication within %.3g s: "
@@ -395,6 +400,7 @@ static void hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 			 x->peer_str, atomic_load(&hs_timeout));
 	xprt_close_now(x, ETIMEDOUT, "no complete LDMS handshake within %.3g s",
 		       atomic_load(&hs_timeout));
+	xprt_io_leave(saved);
 }
 
 /* io thread, once the socket exists */
@@ -442,12 +448,15 @@ void xprt_close_now(struct ldms_xprt *x, int err, const char *fmt, ...)
 		ldms_auth_free(x->auth);
 		x->auth = NULL;
 	}
+	xprt_peer_release(x);
 	if (prev == XS_CONNECTED) {
+		xprt_stat_add(XSTAT_DISCONN, 1);
 		ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: disconnected: %s", x->peer_str, x->reason);
 		xprt_deliver(x, LDMS_XPRT_EVENT_DISCONNECTED, NULL, 0, NULL);
 	} else if (x->active && prev != XS_INIT) {
 		if (x->rejected || prev == XS_AUTH) {
 			x->rejected = 1;
+			xprt_stat_add(XSTAT_REJECTED, 1);
 			x->close_err = EACCES;
 			ldms_log(LDMS_LERROR, XPRT_LOG, "connection to %s rejected: %s",
 				 x->peer_str, x->reason);
@@ -472,6 +481,7 @@ static void close_task(void *arg)
 {
 	struct ldms_xprt *x = arg;
 
+	xprt_io_cat(LDMS_IO_CAT_DISCONNECTING);
 	if (x->state == XS_INIT || x->state == XS_CLOSED) {
 		/* nothing to do */
 	} else if (x->bev && !x->flush_close &&
@@ -527,6 +537,7 @@ static void auth_result(struct ldms_xprt *x, int rc, struct ldms_err *err)
 			 err->msg[0] ? err->msg : strerror(-rc));
 		x->rejected = x->active;
 		x->auth_failed = 1;
+		xprt_stat_add(XSTAT_AUTH_FAIL, 1);
 		xprt_close_now(x, EACCES, "%s", err->msg[0] ? err->msg : strerror(-rc));
 		return;
 	}
@@ -542,6 +553,7 @@ static void auth_result(struct ldms_xprt *x, int rc, struct ldms_err *err)
 	x->peer_gid = gid;
 	x->state = XS_CONNECTED;
 	pthread_mutex_unlock(&x->lock);
+	xprt_stat_add(XSTAT_CONNECTED, 1);
 	hs_timer_stop(x);
 	ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: connected (auth %s, peer uid %u gid %u)", x->peer_str,
 		 x->auth_name, (unsigned)uid, (unsigned)gid);
@@ -609,6 +621,7 @@ static void passive_reject(struct ldms_xprt *x, const char *reason)
 	uint8_t *buf = malloc(ZAP_SENDRECV_HDR + n);
 
 	ldms_log(LDMS_LERROR, XPRT_LOG, "rejecting connection from %s: %s", x->peer_str, reason);
+	xprt_stat_add(XSTAT_REJECTED, 1);
 	snprintf(x->reason, sizeof(x->reason), "%s", reason);
 	if (buf && zap_encode_data(buf, ZAP_SENDRECV_HDR + n, ZAP_MSG_REJECTED, xprt_next_zap_xid(),
 				   reason, (uint32_t)n) > 0) {
@@ -713,15 +726,56 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* thread_stats category of a received LDMS command */
+static int recv_cat(uint32_t cmd)
+{
+	switch (cmd) {
+	case LDMS_CMD_AUTH_MSG:
+		return LDMS_IO_CAT_AUTH;
+	case LDMS_CMD_SEND_MSG:
+		return LDMS_IO_CAT_RECV;
+	case LDMS_CMD_DIR:
+	case LDMS_CMD_DIR_CANCEL:
+		return LDMS_IO_CAT_DIR_REQ;
+	case LDMS_CMD_DIR_REPLY:
+	case LDMS_CMD_DIR_UPDATE_REPLY:
+	case LDMS_CMD_DIR_CANCEL_REPLY:
+		return LDMS_IO_CAT_DIR_REP;
+	case LDMS_CMD_LOOKUP:
+		return LDMS_IO_CAT_LOOKUP_REQ;
+	case LDMS_CMD_LOOKUP_REPLY:
+		return LDMS_IO_CAT_LOOKUP_REP;
+	case LDMS_CMD_SET_DELETE:
+		return LDMS_IO_CAT_SET_DELETE_REQ;
+	case LDMS_CMD_SET_DELETE_REPLY:
+		return LDMS_IO_CAT_SET_DELETE_REP;
+	case LDMS_CMD_CANCEL_PUSH:
+	case LDMS_CMD_PUSH_REPLY:
+		return LDMS_IO_CAT_PUSH_REP;
+	case LDMS_CMD_MSG:
+		return LDMS_IO_CAT_MSG_DATA;
+	case LDMS_CMD_MSG_SUB:
+	case LDMS_CMD_MSG_UNSUB:
+	case LDMS_CMD_MSG_SUB_REPLY:
+	case LDMS_CMD_MSG_UNSUB_REPLY:
+		return LDMS_IO_CAT_MSG_CLIENT;
+	default:
+		return LDMS_IO_CAT_OTHER;
+	}
+}
+
 static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 {
 	struct ldms_msg m;
 	xprt_cmd_handler_t h;
+	uint64_t t0;
+	int op;
 
 	if (ldms_msg_decode(data, len, &m)) {
 		xprt_close_now(x, EPROTO, "malformed LDMS message from %s", x->peer_str);
 		return;
 	}
+	xprt_io_cat(recv_cat(m.cmd));
 	if (x->state == XS_AUTH) {
 		if (m.cmd == LDMS_CMD_AUTH_MSG)
 			auth_recv(x, &m);
@@ -735,8 +789,10 @@ static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 	case LDMS_CMD_AUTH_MSG:
 		break;
 	case LDMS_CMD_SEND_MSG:
+		t0 = ldms_monotonic_us();
 		xprt_deliver(x, LDMS_XPRT_EVENT_RECV, (const char *)m.u.send.data, m.u.send.len,
 			     NULL);
+		xprt_op_record(LDMS_XPRT_OP_RECV, ldms_monotonic_us() - t0, x);
 		break;
 	case LDMS_CMD_DIR:
 	case LDMS_CMD_DIR_CANCEL:
@@ -750,7 +806,9 @@ static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 		xprt_push_cancel_recv(x, &m);
 		break;
 	case LDMS_CMD_PUSH_REPLY:
+		t0 = ldms_monotonic_us();
 		xprt_push_reply_recv(x, &m);
+		xprt_op_record(LDMS_XPRT_OP_PUBLISH, ldms_monotonic_us() - t0, x);
 		break;
 	case LDMS_CMD_DIR_REPLY:
 	case LDMS_CMD_DIR_UPDATE_REPLY:
@@ -762,9 +820,16 @@ static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 		break;
 	default:
 		h = cmd_handler_get(m.cmd);
+		op = m.cmd == LDMS_CMD_MSG	   ? LDMS_XPRT_OP_MSG_PUBLISH
+		     : m.cmd == LDMS_CMD_MSG_SUB   ? LDMS_XPRT_OP_MSG_SUBSCRIBE
+		     : m.cmd == LDMS_CMD_MSG_UNSUB ? LDMS_XPRT_OP_MSG_UNSUBSCRIBE
+						   : -1;
+		t0 = op >= 0 ? ldms_monotonic_us() : 0;
 		if (h)
 			h(x, &m);
-		else
+		if (h && op >= 0)
+			xprt_op_record(op, ldms_monotonic_us() - t0, x);
+		if (!h)
 			ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: ignored LDMS command %#x", x->peer_str,
 				 m.cmd);
 		break;
@@ -775,6 +840,12 @@ static void dispatch(struct ldms_xprt *x, const struct zap_frame *f)
 {
 	uint16_t t = f->hdr.type;
 
+	if (x->state == XS_WAIT_CONNECT || x->state == XS_WAIT_ACK || x->state == XS_WAIT_ACCEPT)
+		xprt_io_cat(LDMS_IO_CAT_CONNECTING);
+	else if (t == ZAP_MSG_READ_REQ)
+		xprt_io_cat(LDMS_IO_CAT_UPDATE_REQ);
+	else if (t == ZAP_MSG_RENDEZVOUS)
+		xprt_io_cat(LDMS_IO_CAT_LOOKUP_REP); /* push registrations re-label */
 	switch (x->state) {
 	case XS_WAIT_CONNECT:
 		if (t == ZAP_MSG_CONNECT)
@@ -840,6 +911,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct zap_hdr h;
 	struct zap_frame f;
 	size_t avail;
+	int rc, saved = xprt_io_enter(LDMS_IO_CAT_ZAP);
 
 	ldms_xprt_get(x);
 	while (x->state != XS_CLOSED && !x->flush_close) {
@@ -881,7 +953,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
 				break;
 			evbuffer_drain(in, ZAP_READ_RESP_HDR);
 			xprt_stat_add(XSTAT_RX, h.len);
-			if (xprt_client_read_resp(x, &f, in)) {
+			xprt_io_cat(LDMS_IO_CAT_UPDATE_COMPLETE);
+			rc = xprt_client_read_resp(x, &f, in);
+			xprt_io_cat(LDMS_IO_CAT_ZAP);
+			if (rc) {
 				xprt_close_now(x, EPROTO, "bad READ_RESP from %s", x->peer_str);
 				break;
 			}
@@ -906,6 +981,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		dispatch(x, &f);
+		xprt_io_cat(LDMS_IO_CAT_ZAP);
 	}
 	/* large scratch buffers are not kept around between frames */
 	if (x->rbuf_cap > 65536) {
@@ -914,14 +990,17 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		x->rbuf_cap = 0;
 	}
 	ldms_xprt_put(x);
+	xprt_io_leave(saved);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct ldms_xprt *x = arg;
+	int saved;
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
+	saved = xprt_io_enter(x->flush_close ? LDMS_IO_CAT_DISCONNECTING : LDMS_IO_CAT_ZAP);
 	if (x->flush_close) {
 		xprt_close_now(x, x->close_err, NULL);
 	} else if (x->rd_paused && x->state != XS_CLOSED) {
@@ -929,6 +1008,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		bufferevent_enable(bev, EV_READ);
 		read_cb(bev, x); /* frames already buffered */
 	}
+	xprt_io_leave(saved);
 }
 
 static void sock_opts(struct ldms_xprt *x)
@@ -941,9 +1021,8 @@ static void sock_opts(struct ldms_xprt *x)
 	getsockname(fd, (struct sockaddr *)&x->local_sa, &x->local_len);
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+static void event_cb_run(struct ldms_xprt *x, short what)
 {
-	struct ldms_xprt *x = arg;
 	struct ldms_conn_msg m;
 	uint8_t cm[LDMS_CONN_MSG_RAIL_LEN], buf[ZAP_CONNECT_HDR + LDMS_CONN_MSG_RAIL_LEN];
 	int n, err;
@@ -977,12 +1056,22 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	int saved = xprt_io_enter((what & BEV_EVENT_CONNECTED) ? LDMS_IO_CAT_CONNECTING
+							       : LDMS_IO_CAT_DISCONNECTING);
+
+	event_cb_run(arg, what);
+	xprt_io_leave(saved);
+}
+
 /* ---- active side -------------------------------------------------------------------- */
 
 static void connect_task(void *arg)
 {
 	struct ldms_xprt *x = arg;
 
+	xprt_io_cat(LDMS_IO_CAT_CONNECTING);
 	if (x->state != XS_CONNECTING) { /* closed before we ran */
 		ldms_xprt_put(x);
 		return;
@@ -1055,6 +1144,7 @@ static void accept_task(void *arg)
 {
 	struct ldms_xprt *x = arg;
 
+	xprt_io_cat(LDMS_IO_CAT_CONNECTING);
 	x->bev = bufferevent_socket_new(x->io->base, x->accept_fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!x->bev) {
 		ldms_xprt_put(x); /* app reference; xprt_free closes the fd */
@@ -1072,21 +1162,41 @@ static void accept_task(void *arg)
 	hs_timer_start(x);
 }
 
+static void accept_one(struct ldms_listener *l, evutil_socket_t fd, struct sockaddr *sa, int salen);
+
 static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
 	struct ldms_listener *l = arg;
-	struct ldms_xprt *x = xprt_alloc(0, &l->auth, &l->opts);
+	int saved = xprt_io_enter(LDMS_IO_CAT_CONNECTING);
 
+	accept_one(l, fd, sa, salen);
+	xprt_io_leave(saved);
+}
+
+static void accept_one(struct ldms_listener *l, evutil_socket_t fd, struct sockaddr *sa, int salen)
+{
+	struct xprt_peer_key key;
+	struct ldms_xprt *x;
+
+	xprt_peer_key_of(sa, salen, &key);
+	if (xprt_peer_acquire(l, &key)) {
+		close(fd); /* over the per-peer limit (logged) */
+		return;
+	}
+	x = xprt_alloc(0, &l->auth, &l->opts);
 	if (!x) {
+		xprt_peer_unacquire(l, &key);
 		close(fd);
 		return;
 	}
+	x->peer_key = key;
+	atomic_store(&x->peer_counted, key.family != 0);
 	x->accept_fd = fd;
 	x->cred_ovr_uid = atomic_load(&cred_override_uid);
 	x->cred_ovr_gid = atomic_load(&cred_override_gid);
 	atomic_fetch_add(&l->ref, 1);
-	x->l = l;
+	x->l = l; /* before anything can release the peer count */
 	x->cb = l->cb;
 	x->cb_arg = l->cb_arg;
 	if ((size_t)salen <= sizeof(x->peer_sa)) {
@@ -1183,6 +1293,7 @@ struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char
 	}
 	atomic_init(&l->ref, 1);
 	pthread_mutex_init(&l->lock, NULL);
+	atomic_init(&l->peer_max, ldms_listen_peer_max_default());
 	snprintf(l->auth_name, sizeof(l->auth_name), "%s", l->auth.plugin);
 	opts_init(&l->opts, opts);
 	l->cb = cb;
@@ -1234,6 +1345,7 @@ struct ldms_listener *ldms_listen(const char *xprt, const char *host, const char
 fail:
 	if (ai)
 		freeaddrinfo(ai);
+	xprt_peers_free(l);
 	ldms_auth_cfg_free(&l->auth);
 	pthread_mutex_destroy(&l->lock);
 	free(l);

@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 
 #include "ldms/ldms_xprt.h"
+#include "ldms/ldms_xprt_stats.h"
 #include "ldms_auth.h"
 #include "ldms_proto.h"
 #include "zap_wire.h"
@@ -37,6 +38,7 @@ struct io_thread {
 	struct xtask *head, *tail;
 	int stopping;
 	int idx;
+	atomic_uint_fast64_t cat_us[LDMS_IO_CAT_COUNT]; /* written by the thread only */
 };
 
 /* Runs fn(arg) on io's loop (FIFO per poster). -ESHUTDOWN if the engine is down
@@ -45,6 +47,17 @@ int xprt_post(struct io_thread *io, void (*fn)(void *), void *arg);
 struct io_thread *xprt_io_pick(void);
 struct io_thread *xprt_io_get(int idx);
 int xprt_on_io_thread(struct io_thread *io); /* io NULL: any I/O thread */
+struct io_thread *xprt_io_current(void);     /* NULL off the I/O threads */
+
+/* xprt_stats.c: I/O-thread time per category (enum ldms_io_cat). A callback
+ * brackets its work with enter/leave; xprt_io_cat() re-labels the time from now
+ * on (a frame's handler). No-ops off the I/O threads. */
+int xprt_io_enter(int cat); /* returns what leave restores */
+void xprt_io_cat(int cat);
+void xprt_io_leave(int saved);
+/* One completed operation (enum ldms_xprt_op) that took us, with x's peer (x may be
+ * NULL). Lock-free; any thread. */
+void xprt_op_record(int op, uint64_t us, const struct ldms_xprt *x);
 uint32_t xprt_next_zap_xid(void);
 
 /* ---- endpoints ---------------------------------------------------------------------- */
@@ -58,6 +71,13 @@ enum xprt_state {
 	XS_CONNECTED,
 	XS_CLOSED,
 };
+
+/* A peer's address without the port: what the per-peer connection limit counts. */
+struct xprt_peer_key {
+	uint8_t family; /* AF_INET / AF_INET6; 0 = not counted */
+	uint8_t addr[16];
+};
+struct xprt_peer_cnt;
 
 struct ldms_listener {
 	atomic_int ref;
@@ -74,6 +94,12 @@ struct ldms_listener {
 	ldms_event_cb_t cb;
 	void *cb_arg;
 	int port;
+	/* open connections per peer address (lock); above peer_max new ones are
+	 * refused right after accept() */
+	atomic_int peer_max; /* 0 = no limit */
+	struct xprt_peer_cnt **peers;
+	time_t refuse_warn;    /* last refusal logged (lock) */
+	uint64_t refuse_quiet; /* refusals not logged since (lock) */
 };
 
 struct xread;	/* client: pending READ_REQ */
@@ -117,6 +143,8 @@ struct ldms_xprt {
 	int overflow;		/* the peer let too much unsolicited output pile up */
 	struct event *hs_timer; /* until XS_CONNECTED: bounds the handshake */
 	evutil_socket_t accept_fd;
+	struct xprt_peer_key peer_key; /* passive: counted against l's peer limit */
+	atomic_int peer_counted;
 	int64_t cred_ovr_uid, cred_ovr_gid; /* test hook, captured at accept */
 	/* sync connect */
 	struct xsync *sync;
@@ -143,7 +171,18 @@ void xprt_list_del(struct ldms_xprt *x);
  * engine lock is NOT held during fn). */
 void xprt_list_foreach(void (*fn)(struct ldms_xprt *x, void *arg), void *arg);
 void xprt_stat_add(int which, uint64_t n);
-enum { XSTAT_OPEN, XSTAT_TOTAL, XSTAT_RX, XSTAT_TX, XSTAT_READS };
+enum {
+	XSTAT_OPEN,
+	XSTAT_TOTAL,
+	XSTAT_RX,
+	XSTAT_TX,
+	XSTAT_READS,
+	XSTAT_CONNECTED, /* reached the connected state (both directions) */
+	XSTAT_REJECTED,	 /* refused: by a listener (bad CONNECT, peer limit) or by a peer */
+	XSTAT_AUTH_FAIL, /* authentication failed (either side) */
+	XSTAT_DISCONN,	 /* connected connections that closed */
+	XSTAT_COUNT
+};
 
 /* xprt.c */
 void xprt_free(struct ldms_xprt *x);
@@ -181,6 +220,15 @@ typedef void (*xprt_cmd_handler_t)(struct ldms_xprt *x, const struct ldms_msg *m
 int xprt_cmd_handler_set(uint32_t cmd, xprt_cmd_handler_t fn);
 
 /* xprt_server.c */
+/* Per-peer connection limit of listeners (docs/hostile-peers.md). */
+void xprt_peer_key_of(const struct sockaddr *sa, int salen, struct xprt_peer_key *k);
+/* Counts a new connection from k on l: 0, or -EMFILE (over l's limit: refused,
+ * logged at most once a second per listener) */
+int xprt_peer_acquire(struct ldms_listener *l, const struct xprt_peer_key *k);
+void xprt_peer_unacquire(struct ldms_listener *l, const struct xprt_peer_key *k);
+/* Uncounts x once (from close or free, whichever comes first; any thread). */
+void xprt_peer_release(struct ldms_xprt *x);
+void xprt_peers_free(struct ldms_listener *l);
 void xprt_server_recv(struct ldms_xprt *x, const struct ldms_msg *m, uint64_t recv_us);
 void xprt_server_read_req(struct ldms_xprt *x, const struct zap_frame *f);
 void xprt_server_cleanup(struct ldms_xprt *x);

@@ -20,15 +20,21 @@ static struct {
 	unsigned rr;
 	struct ldms_xprt *list;
 	atomic_uint zap_xid;
-	atomic_uint_fast64_t stats[5];
+	atomic_uint_fast64_t stats[XSTAT_COUNT];
 } eng = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static __thread struct io_thread *cur_io;
+
+struct io_thread *xprt_io_current(void)
+{
+	return cur_io;
+}
 
 static void io_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct io_thread *io = arg;
 	struct xtask *t;
+	int saved;
 
 	for (;;) {
 		pthread_mutex_lock(&io->lock);
@@ -41,7 +47,9 @@ static void io_wake_cb(evutil_socket_t fd, short what, void *arg)
 		pthread_mutex_unlock(&io->lock);
 		if (!t)
 			break;
+		saved = xprt_io_enter(LDMS_IO_CAT_OTHER); /* tasks re-label themselves */
 		t->fn(t->arg);
+		xprt_io_leave(saved);
 		free(t);
 	}
 }
@@ -323,4 +331,8 @@ void ldms_xprt_stats_get(struct ldms_xprt_stats *st)
 	st->bytes_rx = atomic_load(&eng.stats[XSTAT_RX]);
 	st->bytes_tx = atomic_load(&eng.stats[XSTAT_TX]);
 	st->reads_served = atomic_load(&eng.stats[XSTAT_READS]);
+	st->connected_total = atomic_load(&eng.stats[XSTAT_CONNECTED]);
+	st->rejected_total = atomic_load(&eng.stats[XSTAT_REJECTED]);
+	st->auth_failed_total = atomic_load(&eng.stats[XSTAT_AUTH_FAIL]);
+	st->disconnected_total = atomic_load(&eng.stats[XSTAT_DISCONN]);
 }

@@ -1,9 +1,13 @@
 /* The serving half of an endpoint: DIR (multi-part replies, update
  * registration), LOOKUP by instance/schema/regex with access control, the
  * per-connection map of shared sets that READ_REQ is checked against, and the
- * set-registry observer that pushes DIR_UPDATE and SET_DELETE to peers. */
+ * set-registry observer that pushes DIR_UPDATE and SET_DELETE to peers; and the
+ * listeners' per-peer connection limit. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -508,9 +512,12 @@ void xprt_server_read_req(struct ldms_xprt *x, const struct zap_frame *f)
 
 void xprt_server_recv(struct ldms_xprt *x, const struct ldms_msg *m, uint64_t recv_us)
 {
+	uint64_t t0 = m->cmd == LDMS_CMD_DIR ? ldms_monotonic_us() : 0;
+
 	switch (m->cmd) {
 	case LDMS_CMD_DIR:
 		server_dir(x, m);
+		xprt_op_record(LDMS_XPRT_OP_DIR_REP, ldms_monotonic_us() - t0, x);
 		break;
 	case LDMS_CMD_DIR_CANCEL:
 		pthread_mutex_lock(&x->lock);
@@ -654,4 +661,158 @@ void xprt_server_observer(ldms_set_t s, enum ldms_set_event ev, void *arg)
 		}
 	}
 	free(ebuf);
+}
+
+/* ---- per-peer connection limit ---------------------------------------------------------
+ * A peer opening thousands of connections would use up the daemon's descriptors
+ * and memory before any handshake deadline fires; each listener counts its open
+ * connections per peer address and closes new ones above the limit right after
+ * accept(), before any buffer is allocated for them. */
+#define PEER_BUCKETS 256
+
+struct xprt_peer_cnt {
+	struct xprt_peer_cnt *next;
+	struct xprt_peer_key key;
+	int n;
+};
+
+static _Atomic int peer_max_default = LDMS_LISTEN_PEER_MAX_DEFAULT;
+
+void ldms_listen_peer_max_default_set(int max)
+{
+	atomic_store(&peer_max_default, max > 0 ? max : 0);
+}
+
+int ldms_listen_peer_max_default(void)
+{
+	return atomic_load(&peer_max_default);
+}
+
+int ldms_listener_peer_max_set(struct ldms_listener *l, int max)
+{
+	if (!l || max < 0)
+		return -EINVAL;
+	atomic_store(&l->peer_max, max);
+	return 0;
+}
+
+void xprt_peer_key_of(const struct sockaddr *sa, int salen, struct xprt_peer_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (sa->sa_family == AF_INET && (size_t)salen >= sizeof(struct sockaddr_in)) {
+		k->family = AF_INET;
+		memcpy(k->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6 && (size_t)salen >= sizeof(struct sockaddr_in6)) {
+		k->family = AF_INET6;
+		memcpy(k->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+}
+
+static unsigned peer_bucket(const struct xprt_peer_key *k)
+{
+	uint32_t h = 2166136261u ^ k->family;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ k->addr[i]) * 16777619u;
+	return h % PEER_BUCKETS;
+}
+
+static const char *peer_key_str(const struct xprt_peer_key *k, char *buf, size_t len)
+{
+	if (!inet_ntop(k->family, k->addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+int xprt_peer_acquire(struct ldms_listener *l, const struct xprt_peer_key *k)
+{
+	int max = atomic_load(&l->peer_max), rc = 0, n = 0;
+	if (!k->family)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	if (!l->peers)
+		l->peers = calloc(PEER_BUCKETS, sizeof(*l->peers));
+	struct xprt_peer_cnt **head = l->peers ? &l->peers[peer_bucket(k)] : NULL, *p = NULL;
+	for (p = head ? *head : NULL; p && memcmp(&p->key, k, sizeof(*k)); p = p->next)
+		;
+	if (p && max > 0 && p->n >= max) {
+		rc = -EMFILE;
+		n = p->n;
+	} else if (p) {
+		p->n++;
+	} else if (head && (p = calloc(1, sizeof(*p)))) {
+		p->key = *k;
+		p->n = 1;
+		p->next = *head;
+		*head = p;
+	}
+	/* without memory for the count the connection is served uncounted */
+	uint64_t quiet = 0;
+	int warn = 0;
+	if (rc) {
+		time_t now = time(NULL);
+		if (now != l->refuse_warn) {
+			warn = 1;
+			quiet = l->refuse_quiet;
+			l->refuse_warn = now;
+			l->refuse_quiet = 0;
+		} else {
+			l->refuse_quiet++;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (rc) {
+		char a[INET6_ADDRSTRLEN];
+		xprt_stat_add(XSTAT_REJECTED, 1);
+		char more[96] = "";
+		if (quiet)
+			snprintf(more, sizeof(more),
+				 " (%" PRIu64 " more refused in the last second)", quiet);
+		if (warn)
+			ldms_log(
+			    LDMS_LWARN, XPRT_LOG,
+			    "listener on port %d: refusing a connection from %s: %d connections "
+			    "from that address are open (limit %d per peer address)%s",
+			    l->port, peer_key_str(k, a, sizeof(a)), n, max, more);
+	}
+	return rc;
+}
+
+void xprt_peer_unacquire(struct ldms_listener *l, const struct xprt_peer_key *k)
+{
+	if (!k->family)
+		return;
+	pthread_mutex_lock(&l->lock);
+	struct xprt_peer_cnt **pp = l->peers ? &l->peers[peer_bucket(k)] : NULL;
+	for (; pp && *pp; pp = &(*pp)->next) {
+		if (memcmp(&(*pp)->key, k, sizeof(*k)))
+			continue;
+		struct xprt_peer_cnt *p = *pp;
+		if (--p->n <= 0) {
+			*pp = p->next;
+			free(p);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+void xprt_peer_release(struct ldms_xprt *x)
+{
+	if (x->l && atomic_exchange(&x->peer_counted, 0))
+		xprt_peer_unacquire(x->l, &x->peer_key);
+}
+
+void xprt_peers_free(struct ldms_listener *l)
+{
+	if (!l->peers)
+		return;
+	for (int i = 0; i < PEER_BUCKETS; i++) {
+		while (l->peers[i]) {
+			struct xprt_peer_cnt *p = l->peers[i];
+			l->peers[i] = p->next;
+			free(p);
+		}
+	}
+	free(l->peers);
+	l->peers = NULL;
 }

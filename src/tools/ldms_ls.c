@@ -15,18 +15,14 @@
 #include <unistd.h>
 
 #include "ldms_ls_fmt.h"
+#include "tool_opts.h"
 
 #define LS_FMT "h:p:x:w:m:ESIlvua:A:VPdf:"
 
 enum ls_format { LS_NORMAL, LS_JSON, LS_TAB };
 
 struct ls_opts {
-	const char *host;
-	const char *port;
-	const char *xprt;
-	const char *auth;
-	int auth_argc;
-	char *auth_argv[LDMS_AUTH_ARGS_MAX];
+	struct tool_conn c;
 	int waitsecs;
 	int regex;
 	int schema;
@@ -241,10 +237,7 @@ static void parse_opts(int argc, char **argv, struct ls_opts *o)
 	char *end;
 
 	memset(o, 0, sizeof(*o));
-	o->host = "localhost";
-	o->port = "411";
-	o->xprt = "sock";
-	o->auth = "none";
+	tool_conn_init(&o->c);
 	o->waitsecs = 10;
 	if (argc == 1)
 		usage(argv[0]);
@@ -265,16 +258,13 @@ static void parse_opts(int argc, char **argv, struct ls_opts *o)
 		case 'P':
 			o->long_format = 1;
 			break;
-		case 'h':
-			o->host = optarg;
-			break;
 		case 'p':
 			ptmp = strtol(optarg, &end, 10);
 			if (*end || ptmp < 1 || ptmp > 65535) {
 				printf("ERROR: -p %s invalid port number\n", optarg);
 				exit(1);
 			}
-			o->port = optarg;
+			o->c.port = optarg;
 			break;
 		case 'f':
 			if (strcmp(optarg, "json") == 0) {
@@ -291,9 +281,6 @@ static void parse_opts(int argc, char **argv, struct ls_opts *o)
 			break;
 		case 'v':
 			o->verbose++;
-			break;
-		case 'x':
-			o->xprt = optarg;
 			break;
 		case 'w':
 			o->waitsecs = atoi(optarg);
@@ -314,23 +301,20 @@ static void parse_opts(int argc, char **argv, struct ls_opts *o)
 			printf("LDMS_LS Version: %s\n", LDMSC_VERSION);
 			printf("LDMS Protocol Version: 4.2.0.0\n");
 			exit(0);
-		case 'a':
-			o->auth = optarg;
-			break;
-		case 'A':
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
+		default:
+			switch (tool_conn_opt(&o->c, op, optarg)) {
+			case 1: /* -h -x -a -A */
+				break;
+			case -EINVAL:
 				printf("ERROR: Expecting -A name=value");
 				exit(1);
-			}
-			if (o->auth_argc == LDMS_AUTH_ARGS_MAX) {
+			case -E2BIG:
 				printf("ERROR: Too many auth options");
 				exit(1);
+			default:
+				printf("%s: unknown option %c\n", argv[0], optopt);
+				usage(argv[0]);
 			}
-			o->auth_argv[o->auth_argc++] = optarg;
-			break;
-		default:
-			printf("%s: unknown option %c\n", argv[0], optopt);
-			usage(argv[0]);
 		}
 	}
 	o->nnames = argc - optind;
@@ -344,9 +328,9 @@ static void resolve(const struct ls_opts *o, const char *prog, char *addr, size_
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_INET;
 	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(o->host, o->port, &hints, &ai);
+	rc = getaddrinfo(o->c.host, o->c.port, &hints, &ai);
 	if (rc || !ai) {
-		printf("%s: %s does not resolve.\n", prog, o->host);
+		printf("%s: %s does not resolve.\n", prog, o->c.host);
 		exit(1);
 	}
 	inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr, (socklen_t)len);
@@ -429,42 +413,36 @@ int main(int argc, char **argv)
 	struct ldms_dir *dir = NULL;
 	struct ls_match m;
 	struct ls_totals tot = {0, 0, 0};
-	char addr[64], buf[600];
+	char addr[64];
 	int rc, nmatch = 0, exit_rc = 0;
 	size_t i;
 	ldms_t x;
 
 	parse_opts(argc, argv, &o);
-	/* stdout carries upstream's output only; libldms' diagnostics (why a connection
-	 * was refused, ...) go to stderr */
-	if (ldms_log_open("/dev/stderr"))
-		ldms_log_level_set(LDMS_LQUIET);
+	tool_log_to_stderr();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	resolve(&o, argv[0], addr, sizeof(addr));
-	if (strcmp(o.xprt, "sock") != 0) {
+	if (strcmp(o.c.xprt, "sock") != 0) {
 		printf("Error creating transport.\n");
 		return 1;
 	}
-	ldms_err_clear(&err);
-	if (ldms_auth_cfg_init(&auth, o.auth, o.auth_argc, o.auth_argv, &err)) {
-		printf("%s: %s\n", argv[0], ldms_err_str(&err, buf, sizeof(buf)));
+	if (tool_auth_init(&o.c, &auth, argv[0], stdout)) {
 		printf("Error creating transport.\n");
 		return 1;
 	}
 	if (match_compile(&m, &o))
 		return 1;
-	x = ldms_xprt_new(o.xprt, &auth, NULL);
+	x = ldms_xprt_new(o.c.xprt, &auth, NULL);
 	if (!x) {
 		printf("Error creating transport.\n");
 		return 1;
 	}
 	if (o.verbose > 1 && o.format == LS_NORMAL)
-		ls_fmt_host(stdout, o.host, addr, atoi(o.port), o.xprt);
-	rc = ldms_xprt_connect_sync(x, o.host, o.port, o.waitsecs * 1000, &err);
+		ls_fmt_host(stdout, o.c.host, addr, atoi(o.c.port), o.c.xprt);
+	rc = tool_connect(&o.c, x, o.waitsecs * 1000, &err);
 	if (rc) {
 		printf("Connection failed/rejected.\n");
 		fflush(stdout);
-		ldms_xprt_close(x);
 		ldms_auth_cfg_free(&auth);
 		match_free(&m);
 		ldms_fini();

@@ -40,11 +40,24 @@ static inline void ls_fmt_verbose_header(FILE *f, int verbose)
 	fputs(LS_SEP_LINE, f);
 }
 
+/* The end of a -v row, plain or tab: the set info pairs, the newline, and the
+ * set counted into the totals (when t). */
+static inline void ls_fmt_row_end(FILE *f, const struct ldms_dir_set *d, struct ls_totals *t)
+{
+	for (size_t j = 0; j < d->info_count; j++)
+		fprintf(f, "\"%s\"=\"%s\" ", d->info[j].key, d->info[j].value);
+	fputc('\n', f);
+	if (t) {
+		t->sets++;
+		t->meta += d->meta_size;
+		t->data += d->data_size;
+	}
+}
+
 static inline void ls_fmt_verbose_row(FILE *f, const struct ldms_dir_set *d, int verbose,
 				      struct ls_totals *t)
 {
 	char perm[16];
-	size_t j;
 	if (verbose > 1)
 		fprintf(f, "%-64s ", d->digest_str);
 	ldms_perm_str(d->perm, perm);
@@ -54,14 +67,7 @@ static inline void ls_fmt_verbose_row(FILE *f, const struct ldms_dir_set *d, int
 		d->schema_name, d->inst_name, d->flags, d->meta_size, d->data_size, d->heap_size,
 		(int)d->uid, (int)d->gid, perm, (int)d->timestamp.sec, (int)d->timestamp.usec,
 		(int)d->duration.sec, (int)d->duration.usec);
-	for (j = 0; j < d->info_count; j++)
-		fprintf(f, "\"%s\"=\"%s\" ", d->info[j].key, d->info[j].value);
-	fputc('\n', f);
-	if (t) {
-		t->sets++;
-		t->meta += d->meta_size;
-		t->data += d->data_size;
-	}
+	ls_fmt_row_end(f, d, t);
 }
 
 /* kB are 1000 bytes, as upstream. */
@@ -342,14 +348,7 @@ static inline void ls_fmt_tab_verbose_row(FILE *f, const struct ldms_dir_set *d,
 		d->schema_name, d->inst_name, d->flags, d->meta_size, d->data_size, d->heap_size,
 		(int)d->uid, (int)d->gid, perm, (int)d->timestamp.sec, (int)d->timestamp.usec,
 		(int)d->duration.sec, (int)d->duration.usec, age, age_intervals);
-	for (j = 0; j < d->info_count; j++)
-		fprintf(f, "\"%s\"=\"%s\" ", d->info[j].key, d->info[j].value);
-	fputc('\n', f);
-	if (t) {
-		t->sets++;
-		t->meta += d->meta_size;
-		t->data += d->data_size;
-	}
+	ls_fmt_row_end(f, d, t);
 }
 
 static inline void ls_fmt_tab_verbose_footer(FILE *f, const struct ls_totals *t)

@@ -13,10 +13,11 @@
 #include <ldms/ldms_msg.h>
 #include <ldms/ldms_xprt.h>
 
+#include "tool_opts.h"
+
 struct pub_opts {
-	const char *xprt, *host, *port, *auth, *tag, *file;
-	char *auth_argv[LDMS_AUTH_ARGS_MAX];
-	int auth_argc;
+	struct tool_conn c;
+	const char *tag, *file;
 	enum ldms_msg_type type;
 	int line_mode, repeat, reconnect, verbose;
 	long long interval_us; /* between repeats */
@@ -47,53 +48,19 @@ static void usage(const char *prog)
 	exit(1);
 }
 
-static long long num(const char *opt, const char *s)
-{
-	char *end;
-	long long v = strtoll(s, &end, 0);
-
-	if (!*s || *end || v < 0) {
-		fprintf(stderr, "invalid value for %s: '%s'\n", opt, s);
-		exit(1);
-	}
-	return v;
-}
-
 static void parse(int argc, char **argv, struct pub_opts *o)
 {
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->xprt = "sock";
-	o->host = "localhost";
-	o->port = "411";
-	o->auth = "none";
+	tool_conn_init(&o->c);
 	o->perm = 0777;
 	o->interval_us = -1;
 	o->repeat = 1;
 	while ((c = getopt(argc, argv, "x:h:p:a:A:m:s:t:f:lr:i:D:RW:g:U:G:P:v?")) != -1) {
+		if (tool_conn_opt_or_exit(&o->c, c, optarg))
+			continue;
 		switch (c) {
-		case 'x':
-			o->xprt = optarg;
-			break;
-		case 'h':
-			o->host = optarg;
-			break;
-		case 'p':
-			o->port = optarg;
-			break;
-		case 'a':
-			o->auth = optarg;
-			break;
-		case 'A':
-			if (!strchr(optarg, '=') || optarg[0] == '=' ||
-			    o->auth_argc == LDMS_AUTH_ARGS_MAX) {
-				fprintf(stderr, "-A expects name=value (at most %d)\n",
-					LDMS_AUTH_ARGS_MAX);
-				exit(1);
-			}
-			o->auth_argv[o->auth_argc++] = optarg;
-			break;
 		case 'm':
 		case 's':
 			o->tag = optarg;
@@ -112,29 +79,29 @@ static void parse(int argc, char **argv, struct pub_opts *o)
 			o->line_mode = 1;
 			break;
 		case 'r':
-			o->repeat = (int)num("-r", optarg);
+			o->repeat = (int)tool_num("-r", optarg, 0);
 			break;
 		case 'i':
-			o->interval_us = num("-i", optarg);
+			o->interval_us = tool_num("-i", optarg, 0);
 			break;
 		case 'D':
-			o->line_ns = num("-D", optarg);
+			o->line_ns = tool_num("-D", optarg, 0);
 			break;
 		case 'R':
 			o->reconnect = 1;
 			break;
 		case 'W':
-			o->retry_ms = (long)num("-W", optarg);
+			o->retry_ms = (long)tool_num("-W", optarg, 0);
 			break;
 		case 'g':
-			o->give_up_s = (long)num("-g", optarg);
+			o->give_up_s = (long)tool_num("-g", optarg, 0);
 			break;
 		case 'U':
-			o->cred.uid = (uid_t)num("-U", optarg);
+			o->cred.uid = (uid_t)tool_num("-U", optarg, 0);
 			o->have_uid = 1;
 			break;
 		case 'G':
-			o->cred.gid = (gid_t)num("-G", optarg);
+			o->cred.gid = (gid_t)tool_num("-G", optarg, 0);
 			o->have_gid = 1;
 			break;
 		case 'P': {
@@ -184,30 +151,26 @@ static ldms_t connect_peer(struct pub_opts *o, struct ldms_auth_cfg *auth)
 {
 	struct ldms_xprt_opts xo = {.recv_quota = -1, .rate_limit = -1, .msg_enabled = 1};
 	struct ldms_err err;
-	char buf[600];
 	int retry = 0;
 
 	for (;;) {
-		ldms_t x = ldms_xprt_new(o->xprt, auth, &xo);
+		ldms_t x = ldms_xprt_new(o->c.xprt, auth, &xo);
 		if (!x) {
-			fprintf(stderr, "cannot create the %s transport: %s\n", o->xprt,
+			fprintf(stderr, "cannot create the %s transport: %s\n", o->c.xprt,
 				strerror(errno));
 			return NULL;
 		}
 		if (o->verbose)
 			printf("get_ldms: retry: %d\n", retry);
-		ldms_err_clear(&err);
-		if (ldms_xprt_connect_sync(x, o->host, o->port, 10000, &err) == 0) {
+		if (tool_connect(&o->c, x, 10000, &err) == 0) {
 			if (o->verbose)
-				printf("Connected to peer %s:%s xprt=%s auth=%s\n", o->host,
-				       o->port, o->xprt, o->auth);
+				printf("Connected to peer %s:%s xprt=%s auth=%s\n", o->c.host,
+				       o->c.port, o->c.xprt, o->c.auth);
 			fflush(stdout);
 			return x;
 		}
-		ldms_xprt_close(x);
 		if (!o->retry_ms) {
-			fprintf(stderr, "cannot connect to %s:%s: %s\n", o->host, o->port,
-				ldms_err_str(&err, buf, sizeof(buf)));
+			tool_connect_failed(&o->c, &err);
 			return NULL;
 		}
 		retry++;
@@ -316,25 +279,17 @@ int main(int argc, char **argv)
 {
 	struct pub_opts o;
 	struct ldms_auth_cfg auth;
-	struct ldms_err err;
-	char ebuf[600];
 	uint64_t published = 0;
 	ldms_t x = NULL;
 	int rc = 0;
 
 	parse(argc, argv, &o);
-	if (ldms_log_open("/dev/stderr"))
-		ldms_log_level_set(LDMS_LQUIET);
-	else
-		ldms_log_level_set(LDMS_LERROR);
-	ldms_err_clear(&err);
-	if (ldms_auth_cfg_init(&auth, o.auth, o.auth_argc, o.auth_argv, &err)) {
-		fprintf(stderr, "%s: %s\n", argv[0], ldms_err_str(&err, ebuf, sizeof(ebuf)));
+	tool_log_to_stderr();
+	if (tool_auth_init(&o.c, &auth, argv[0], stderr))
 		return 1;
-	}
 	if (o.verbose)
 		printf("sending data to host=%s port=%s xprt=%s auth=%s msg_tag=%s from %s\n",
-		       o.host, o.port, o.xprt, o.auth, o.tag, o.file ? o.file : "stdin");
+		       o.c.host, o.c.port, o.c.xprt, o.c.auth, o.tag, o.file ? o.file : "stdin");
 	for (int r = 0; r < o.repeat && !rc; r++) {
 		FILE *in = stdin;
 		if (!x || o.reconnect) {

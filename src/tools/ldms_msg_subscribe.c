@@ -17,10 +17,11 @@
 #include <ldms/ldms_msg.h>
 #include <ldms/ldms_xprt.h>
 
+#include "tool_opts.h"
+
 struct sub_opts {
-	const char *xprt, *host, *port, *auth, *match, *out;
-	char *auth_argv[LDMS_AUTH_ARGS_MAX];
-	int auth_argc;
+	struct tool_conn c;
+	const char *match, *out;
 	int is_regex, raw, verbose;
 	long long count;   /* exit after this many messages (0: never) */
 	long long timeout; /* seconds (0: never) */
@@ -53,52 +54,18 @@ static void usage(const char *prog)
 	exit(1);
 }
 
-static long long num(const char *opt, const char *s)
-{
-	char *end;
-	long long v = strtoll(s, &end, 0);
-
-	if (!*s || *end || v < -1) {
-		fprintf(stderr, "invalid value for %s: '%s'\n", opt, s);
-		exit(1);
-	}
-	return v;
-}
-
 static void parse(int argc, char **argv, struct sub_opts *o)
 {
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->xprt = "sock";
-	o->host = "localhost";
-	o->port = "411";
-	o->auth = "none";
+	tool_conn_init(&o->c);
 	o->rate = -1;
 	o->quota = -1;
 	while ((c = getopt(argc, argv, "x:h:p:a:A:m:s:rf:F:n:T:R:q:v?")) != -1) {
+		if (tool_conn_opt_or_exit(&o->c, c, optarg))
+			continue;
 		switch (c) {
-		case 'x':
-			o->xprt = optarg;
-			break;
-		case 'h':
-			o->host = optarg;
-			break;
-		case 'p':
-			o->port = optarg;
-			break;
-		case 'a':
-			o->auth = optarg;
-			break;
-		case 'A':
-			if (!strchr(optarg, '=') || optarg[0] == '=' ||
-			    o->auth_argc == LDMS_AUTH_ARGS_MAX) {
-				fprintf(stderr, "-A expects name=value (at most %d)\n",
-					LDMS_AUTH_ARGS_MAX);
-				exit(1);
-			}
-			o->auth_argv[o->auth_argc++] = optarg;
-			break;
 		case 'm':
 		case 's':
 			o->match = optarg;
@@ -118,16 +85,16 @@ static void parse(int argc, char **argv, struct sub_opts *o)
 			}
 			break;
 		case 'n':
-			o->count = num("-n", optarg);
+			o->count = tool_num("-n", optarg, -1);
 			break;
 		case 'T':
-			o->timeout = num("-T", optarg);
+			o->timeout = tool_num("-T", optarg, -1);
 			break;
 		case 'R':
-			o->rate = num("-R", optarg);
+			o->rate = tool_num("-R", optarg, -1);
 			break;
 		case 'q':
-			o->quota = num("-q", optarg);
+			o->quota = tool_num("-q", optarg, -1);
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -220,7 +187,6 @@ int main(int argc, char **argv)
 	struct ldms_xprt_opts xo = {.rate_limit = -1, .msg_enabled = 1};
 	struct ldms_err err;
 	ldms_msg_client_t cl;
-	char ebuf[600];
 	struct timespec t0, now;
 	ldms_t x;
 	int rc;
@@ -228,36 +194,27 @@ int main(int argc, char **argv)
 	parse(argc, argv, &o);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (ldms_log_open("/dev/stderr"))
-		ldms_log_level_set(LDMS_LQUIET);
-	else
-		ldms_log_level_set(LDMS_LERROR);
+	tool_log_to_stderr();
 	out = o.out ? fopen(o.out, "w") : stdout;
 	if (!out) {
 		fprintf(stderr, "cannot open '%s': %s\n", o.out, strerror(errno));
 		return 1;
 	}
-	ldms_err_clear(&err);
-	if (ldms_auth_cfg_init(&auth, o.auth, o.auth_argc, o.auth_argv, &err)) {
-		fprintf(stderr, "%s: %s\n", argv[0], ldms_err_str(&err, ebuf, sizeof(ebuf)));
+	if (tool_auth_init(&o.c, &auth, argv[0], stderr))
 		return 1;
-	}
 	cl = ldms_msg_subscribe(o.match, o.is_regex, on_msg, &o, "ldms_msg_subscribe");
 	if (!cl) {
 		fprintf(stderr, "cannot subscribe to '%s': %s\n", o.match, strerror(errno));
 		return 1;
 	}
 	xo.recv_quota = o.quota;
-	x = ldms_xprt_new(o.xprt, &auth, &xo);
+	x = ldms_xprt_new(o.c.xprt, &auth, &xo);
 	if (!x) {
-		fprintf(stderr, "cannot create the %s transport\n", o.xprt);
+		fprintf(stderr, "cannot create the %s transport\n", o.c.xprt);
 		return 1;
 	}
-	rc = ldms_xprt_connect_sync(x, o.host, o.port, 10000, &err);
-	if (rc) {
-		fprintf(stderr, "cannot connect to %s:%s: %s\n", o.host, o.port,
-			ldms_err_str(&err, ebuf, sizeof(ebuf)));
-		ldms_xprt_close(x);
+	if (tool_connect(&o.c, x, 10000, &err)) {
+		tool_connect_failed(&o.c, &err);
 		ldms_fini();
 		return 1;
 	}
@@ -269,7 +226,7 @@ int main(int argc, char **argv)
 		ldms_fini();
 		return 1;
 	}
-	fprintf(stderr, "subscribed to '%s' on %s:%s\n", o.match, o.host, o.port);
+	fprintf(stderr, "subscribed to '%s' on %s:%s\n", o.match, o.c.host, o.c.port);
 	fflush(stderr);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = 0;

@@ -546,3 +546,52 @@ def test_hostile_cycles_leave_no_trace(daemon):
     assert_healthy(d, fd0)
     grown = proc_rss_kb(d.pid) - rss
     assert grown < 8 * 1024 or sanitized(d.pid), "RSS grew %d kB over 1,800 hostile connections" % grown
+
+
+def wait_log(d, text, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while text not in d.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return text in d.log()
+
+
+def test_per_peer_connection_limit(ldmsd_factory):
+    """--peer_conn_max 4: a fifth connection from the same address is closed at once
+    and logged with the address; others' service is untouched; once one of the four
+    closes, the address is served again; nothing leaks."""
+    d = ldmsd_factory("peerlimit", CONF, extra_args=("--peer_conn_max", "4"))
+    wait_for_sets(d.port, SETS)
+    fd0 = baseline(d)
+    held = [session(d) for _ in range(4)]
+    # a flood of further connections: each is closed by the daemon, none is kept
+    extra = [w.Conn(d.port) for _ in range(60)]
+    for c in extra:
+        expect_closed(c)
+    assert wait_log(d, "refusing a connection from 127.0.0.1"), d.log()[-2000:]
+    assert "limit 4 per peer address" in d.log()
+    assert proc_fd_count(d.pid) <= fd0 + 4
+    out = ldms_ls(d.port, timeout=20)
+    assert out.returncode != 0  # ldms_ls is a fifth connection from 127.0.0.1
+    # the held sessions are still served: a DIR round trip on one of them
+    held[0].send(w.dir_req())
+    assert held[0].recv_ldms(timeout=5)[0] == 0x101  # DIR_REPLY
+    # one leaves: the address gets a slot back once the daemon saw the close
+    held.pop().close()
+    deadline = time.monotonic() + 15
+    ok = False
+    while not ok and time.monotonic() < deadline:
+        ok = ldms_ls(d.port, timeout=20).returncode == 0
+        if not ok:
+            time.sleep(0.1)
+    assert ok, "no connection accepted after one of the four closed"
+    for c in held:
+        c.close()
+    assert_healthy(d, fd0)
+
+
+def test_peer_conn_max_option_checked(ldmsd_factory):
+    d = ldmsd_factory("peerbad", CONF, extra_args=("--peer_conn_max", "lots"), start=False)
+    r = subprocess.run(d.args, capture_output=True, text=True, timeout=20,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert "--peer_conn_max: 'lots' is not a connection count" in r.stdout + r.stderr + d.log()

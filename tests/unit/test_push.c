@@ -27,23 +27,8 @@
 #include "set_priv.h"
 #include "wire_vectors.h"
 #include "xprt_int.h"
+#include "xprt_test_util.h"
 #include "zap_wire.h"
-
-#define WAIT_MS 5000
-
-static struct ldms_listener *L;
-static char portstr[16];
-static struct ldms_schema *schema;
-
-static int wait_for(atomic_int *v, int at_least)
-{
-	for (int i = 0; i < WAIT_MS; i++) {
-		if (atomic_load(v) >= at_least)
-			return 1;
-		usleep(1000);
-	}
-	return 0;
-}
 
 static int wait_ptr(void **p, int want_nonnull)
 {
@@ -53,10 +38,6 @@ static int wait_ptr(void **p, int want_nonnull)
 		usleep(1000);
 	}
 	return 0;
-}
-
-static void srv_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
-{
 }
 
 static ldms_set_t make_set(const char *name, uint32_t card)
@@ -191,51 +172,11 @@ static void test_codec_cancel(void **state)
 
 /* ---- the owner's bytes, seen by a raw peer ------------------------------------------------ */
 
-static int raw_connect(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	struct timeval tv = {.tv_sec = 5};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_port = htons((uint16_t)atoi(portstr));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-static size_t raw_read_frame(int fd, uint8_t *buf, size_t cap)
-{
-	size_t got = 0, need = ZAP_HDR_LEN;
-	ssize_t n;
-
-	while (got < need) {
-		n = recv(fd, buf + got, need - got, 0);
-		if (n <= 0)
-			return 0;
-		got += (size_t)n;
-		if (got == ZAP_HDR_LEN) {
-			need = wire_get_be32(buf + 4);
-			assert_true(need <= cap);
-		}
-	}
-	return got;
-}
-
-static void raw_send_msg(int fd, const uint8_t *msg, size_t len)
-{
-	uint8_t buf[256];
-	int n = zap_encode_data(buf, sizeof(buf), ZAP_MSG_SENDRECV, 1, msg, (uint32_t)len);
-
-	assert_true(n > 0);
-	assert_int_equal(send(fd, buf, (size_t)n, 0), n);
-}
-
 /* One PUSH_REPLY frame into r (data points into buf). */
 static void raw_read_push(int fd, uint8_t *buf, size_t cap, struct ldms_push_reply *r)
 {
 	struct zap_frame f;
-	size_t len = raw_read_frame(fd, buf, cap);
+	size_t len = read_frame(fd, buf, cap);
 
 	assert_true(len > 0);
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
@@ -253,21 +194,13 @@ static void test_owner_wire(void **state)
 	struct ldms_push_rdv pr;
 	struct zap_frame f;
 	size_t len;
-	uint8_t *g;
 	uint32_t curr;
-	int fd = raw_connect(), n;
+	int fd = raw_rail_session(), n;
 
-	g = wire_vector("connect_rail", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
-	assert_true(raw_read_frame(fd, buf, sizeof(buf)) > 0);
-	g = wire_vector("ack_accepted", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
 	/* LOOKUP -> RENDEZVOUS: its set_id names the set in the push registration */
 	n = ldms_enc_lookup(msg, sizeof(msg), 42, LDMS_LOOKUP_BY_INSTANCE, "push/raw");
-	raw_send_msg(fd, msg, (size_t)n);
-	len = raw_read_frame(fd, buf, sizeof(buf));
+	send_ldms(fd, msg, n);
+	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(f.hdr.type, ZAP_MSG_RENDEZVOUS);
 	assert_int_equal(ldms_rdv_lookup_decode(f.data, f.data_len, &lk), 0);
@@ -305,7 +238,7 @@ static void test_owner_wire(void **state)
 
 	/* CANCEL_PUSH: one empty last push, then nothing more */
 	n = ldms_cancel_push_encode(msg, sizeof(msg), pr.lookup_set_id);
-	raw_send_msg(fd, msg, (size_t)n);
+	send_ldms(fd, msg, n);
 	raw_read_push(fd, buf, sizeof(buf), &r);
 	assert_true(r.set_id == 0xabcdef0123ULL);
 	assert_int_equal(r.flags, LDMS_PUSH_REPLY_F_PUSH | LDMS_PUSH_REPLY_F_LAST);
@@ -317,7 +250,7 @@ static void test_owner_wire(void **state)
 	memset(buf + ZAP_RENDEZVOUS_HDR, 0, 12);
 	wire_put_be32(buf + ZAP_RENDEZVOUS_HDR + 8, LDMS_RDV_PUSH);
 	assert_int_equal(send(fd, buf, ZAP_RENDEZVOUS_HDR + 12, 0), ZAP_RENDEZVOUS_HDR + 12);
-	assert_int_equal(raw_read_frame(fd, buf, sizeof(buf)), 0);
+	assert_int_equal(read_frame(fd, buf, sizeof(buf)), 0);
 	close(fd);
 	ldms_set_delete(s);
 }
@@ -386,23 +319,31 @@ static void upd_cb(ldms_t x, ldms_set_t s, int status, void *arg)
 	atomic_store(&u->done, 1);
 }
 
+/* One update of mirror m, waited for. Its reply travels behind every push the
+ * owner sent on that connection before it read the request, and the replies are
+ * handled in order: afterwards, pushes that were going to arrive have arrived. */
+static int round_trip(ldms_set_t m)
+{
+	static struct upd u;
+
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(ldms_xprt_update(m, upd_cb, &u), 0);
+	assert_true(wait_for(&u.done, 1));
+	return u.status;
+}
+
 /* Connected endpoint and the mirror of `name`, meta read by one pull. */
 static ldms_t mirror_of(const char *name, ldms_set_t *mirror)
 {
-	struct ldms_err err;
-	struct lk l = {0};
-	struct upd u = {0};
-	ldms_t x = ldms_xprt_new("sock", NULL, NULL);
+	static struct lk l; /* off the stack: a late callback after a failed wait */
+	ldms_t x = connect_sync();
 
-	ldms_err_clear(&err);
-	assert_int_equal(ldms_xprt_connect_sync(x, "127.0.0.1", portstr, WAIT_MS, &err), 0);
+	memset(&l, 0, sizeof(l));
 	assert_int_equal(ldms_xprt_lookup(x, name, LDMS_LOOKUP_BY_INSTANCE, lk_cb, &l), 0);
 	assert_true(wait_for(&l.done, 1));
 	assert_int_equal(l.status, 0);
-	assert_int_equal(ldms_xprt_update(l.set, upd_cb, &u), 0);
-	assert_true(wait_for(&u.done, 1));
-	assert_int_equal(u.status, 0);
 	*mirror = l.set;
+	assert_int_equal(round_trip(l.set), 0);
 	return x;
 }
 
@@ -457,9 +398,12 @@ static void inject_run(void *arg)
 
 static void inject(ldms_t x, const struct ldms_push_reply *r)
 {
-	struct inject in = {.x = x};
-	int n = ldms_push_reply_encode(in.msg, sizeof(in.msg), r);
+	static struct inject in; /* the I/O thread may run it after a failed wait */
+	int n;
 
+	memset(&in, 0, sizeof(in));
+	in.x = x;
+	n = ldms_push_reply_encode(in.msg, sizeof(in.msg), r);
 	assert_true(n > 0);
 	in.len = (size_t)n;
 	assert_int_equal(xprt_post(x->io, inject_run, &in), 0);
@@ -547,7 +491,7 @@ static void test_mirror_push(void **state)
 	assert_int_equal(ldms_xprt_cancel_push(m), -ENOENT);
 	wait_peers(s, 0);
 	sample(s, 2000);
-	usleep(20000);
+	assert_int_equal(round_trip(m), 0); /* a push would have come before the reply */
 	assert_int_equal(atomic_load(&pp->n), NPUSH + 10);
 
 	ldms_set_put(m);
@@ -566,7 +510,7 @@ static void test_push_on_request(void **state)
 	wait_peers(s, 2);
 	sample(s, 5);
 	assert_true(wait_for(&pp2->n, 1));
-	usleep(20000);
+	assert_int_equal(round_trip(m1), 0);	   /* behind any push on x1 */
 	assert_int_equal(atomic_load(&pp1->n), 0); /* not on change */
 	assert_int_equal(ldms_xprt_push(s), 2);	   /* on request: everybody */
 	assert_true(wait_for(&pp1->n, 1));
@@ -607,10 +551,12 @@ static void test_malformed_reply(void **state)
 {
 	ldms_set_t s = make_set("push/bad", 1), m = NULL;
 	ldms_t x = mirror_of("push/bad", &m);
-	struct inject in = {.x = x};
+	static struct inject in;
 	struct pcb *pp = pcb_new(3);
 	struct ldms_push_reply r = {.set_id = 1, .data_len = 0};
 
+	memset(&in, 0, sizeof(in));
+	in.x = x;
 	assert_int_equal(ldms_xprt_register_push(m, LDMS_XPRT_PUSH_F_CHANGE, push_cb, pp), 0);
 	wait_peers(s, 1);
 	in.len = (size_t)ldms_push_reply_hdr_encode(in.msg, sizeof(in.msg), &r) + 3;
@@ -632,26 +578,20 @@ static ldms_set_t stuck_set;
 static void test_fini_pending_output(void **state)
 {
 	struct ldms_schema *bs = ldms_schema_new("big");
-	uint8_t msg[128], buf[4096], *g;
+	uint8_t msg[128], buf[4096];
 	struct ldms_rdv_lookup r;
 	struct zap_frame f;
 	size_t len;
-	int fd = raw_connect(), n;
+	int c0 = atomic_load(&srv_connected), fd = raw_rail_session(), n;
+	ldms_t sx;
 
 	ldms_schema_metric_array_add(bs, "a", LDMS_V_U64_ARRAY, 128 * 1024, NULL);
 	stuck_set = ldms_set_new("push/big", bs);
 	ldms_schema_delete(bs);
 	assert_int_equal(ldms_set_publish(stuck_set), 0);
-	g = wire_vector("connect_rail", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
-	assert_true(raw_read_frame(fd, buf, sizeof(buf)) > 0);
-	g = wire_vector("ack_accepted", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
 	n = ldms_enc_lookup(msg, sizeof(msg), 42, LDMS_LOOKUP_BY_INSTANCE, "push/big");
-	raw_send_msg(fd, msg, (size_t)n);
-	len = raw_read_frame(fd, buf, sizeof(buf));
+	send_ldms(fd, msg, n);
+	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(ldms_rdv_lookup_decode(f.data, f.data_len, &r), 0);
 	ldms_rdv_lookup_release(&r);
@@ -660,7 +600,16 @@ static void test_fini_pending_output(void **state)
 				    f.read_len);
 		assert_int_equal(send(fd, buf, ZAP_READ_REQ_LEN, 0), ZAP_READ_REQ_LEN);
 	}
-	usleep(200000);
+	/* stuck for sure: the server stopped reading us, its output is full */
+	assert_true(wait_for(&srv_connected, c0 + 1));
+	sx = srv_last_get();
+	assert_non_null(sx);
+	assert_true(wait_rd_paused(sx));
+	ldms_xprt_put(sx);
+	pthread_mutex_lock(&srv_lock); /* no reference of ours is left for ldms_fini */
+	ldms_xprt_put(srv_last);
+	srv_last = NULL;
+	pthread_mutex_unlock(&srv_lock);
 	/* the last test: shut the engine down with that connection still stuck */
 	ldms_listener_close(L);
 	L = NULL;
@@ -672,24 +621,12 @@ static void test_fini_pending_output(void **state)
 
 static int setup(void **state)
 {
-	struct ldms_err err;
-
-	ldms_log_level_set(getenv("XPRT_DEBUG") ? LDMS_LDEBUG : LDMS_LERROR);
-	ldms_init(2);
-	ldms_err_clear(&err);
-	L = ldms_listen("sock", "127.0.0.1", "0", NULL, NULL, srv_cb, NULL, &err);
-	if (!L)
-		return -1;
-	snprintf(portstr, sizeof(portstr), "%d", ldms_listener_port(L));
-	schema = NULL;
-	return 0;
+	return xt_setup(NULL, LDMS_LERROR, NULL);
 }
 
 static int teardown(void **state)
 {
-	if (L)
-		ldms_listener_close(L);
-	ldms_fini();
+	xt_teardown();
 	return 0;
 }
 

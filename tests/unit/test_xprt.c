@@ -26,60 +26,13 @@
 #include "set_priv.h"
 #include "wire_vectors.h"
 #include "xprt_int.h"
+#include "xprt_test_util.h"
 #include "zap_wire.h"
 
-#define WAIT_MS 5000
-
-static struct ldms_listener *L;
-static char portstr[16];
-static char logpath[] = "/tmp/test_xprt_log.XXXXXX";
 static struct ldms_schema *schema, *schema2;
 static ldms_set_t set_a, set_b, set_c;
 
 /* ---- helpers ------------------------------------------------------------------------- */
-
-static int wait_for(atomic_int *v, int at_least)
-{
-	int i;
-
-	for (i = 0; i < WAIT_MS; i++) {
-		if (atomic_load(v) >= at_least)
-			return 1;
-		usleep(1000);
-	}
-	return 0;
-}
-
-static pthread_mutex_t srv_lock = PTHREAD_MUTEX_INITIALIZER;
-static ldms_t srv_last;
-static atomic_int srv_connected, srv_recv;
-static char srv_buf[128];
-
-static void srv_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
-{
-	pthread_mutex_lock(&srv_lock);
-	switch (e->type) {
-	case LDMS_XPRT_EVENT_CONNECTED:
-		if (srv_last)
-			ldms_xprt_put(srv_last);
-		srv_last = ldms_xprt_get(x);
-		atomic_fetch_add(&srv_connected, 1);
-		break;
-	case LDMS_XPRT_EVENT_RECV:
-		snprintf(srv_buf, sizeof(srv_buf), "%.*s", (int)e->data_len, e->data);
-		atomic_fetch_add(&srv_recv, 1);
-		break;
-	case LDMS_XPRT_EVENT_DISCONNECTED:
-		if (srv_last == x) {
-			ldms_xprt_put(srv_last);
-			srv_last = NULL;
-		}
-		break;
-	default:
-		break;
-	}
-	pthread_mutex_unlock(&srv_lock);
-}
 
 struct cli {
 	atomic_int connected, rejected, error, disconnected, recv, set_delete;
@@ -113,17 +66,6 @@ static void cli_cb(ldms_t x, struct ldms_xprt_event *e, void *arg)
 		atomic_fetch_add(&c->set_delete, 1);
 		break;
 	}
-}
-
-static ldms_t connect_sync(void)
-{
-	struct ldms_err err;
-	ldms_t x = ldms_xprt_new("sock", NULL, NULL);
-
-	assert_non_null(x);
-	ldms_err_clear(&err);
-	assert_int_equal(ldms_xprt_connect_sync(x, "127.0.0.1", portstr, WAIT_MS, &err), 0);
-	return x;
 }
 
 static ldms_t connect_async(struct cli *c)
@@ -187,8 +129,9 @@ static void upd_cb(ldms_t x, ldms_set_t s, int status, void *arg)
 
 static int update(ldms_set_t s)
 {
-	struct upd u = {0};
+	static struct upd u; /* off the stack: a late callback after a failed wait */
 
+	memset(&u, 0, sizeof(u));
 	assert_int_equal(ldms_xprt_update(s, upd_cb, &u), 0);
 	assert_true(wait_for(&u.done, 1));
 	return u.status;
@@ -202,20 +145,6 @@ static int dir_has(struct ldms_dir *d, const char *name)
 		if (strcmp(d->set_data[i].inst_name, name) == 0)
 			return 1;
 	return 0;
-}
-
-static int log_contains(const char *needle)
-{
-	char buf[65536];
-	size_t n;
-	FILE *f = fopen(logpath, "r");
-
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return strstr(buf, needle) != NULL;
 }
 
 static ldms_set_t make_set(struct ldms_schema *sc, const char *name, uint64_t v)
@@ -232,31 +161,10 @@ static ldms_set_t make_set(struct ldms_schema *sc, const char *name, uint64_t v)
 	return s;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* ---- fixture ----------------------------------------------------------------------------- */
 
 static int setup(void **state)
 {
-	struct ldms_err err;
-	int fd = mkstemp(logpath);
-
-	if (fd >= 0)
-		close(fd);
-	ldms_log_open(logpath);
-	ldms_log_level_set(getenv("XPRT_DEBUG") ? LDMS_LDEBUG : LDMS_LINFO);
-	ldms_init(2);
 	schema = ldms_schema_new("tschema");
 	ldms_schema_meta_add(schema, "component_id", LDMS_V_U64, NULL);
 	ldms_schema_metric_add(schema, "value", LDMS_V_U64, "B");
@@ -265,37 +173,25 @@ static int setup(void **state)
 	ldms_schema_meta_add(schema2, "component_id", LDMS_V_U64, NULL);
 	ldms_schema_metric_add(schema2, "x", LDMS_V_U64, NULL);
 	ldms_schema_metric_array_add(schema2, "arr", LDMS_V_U64_ARRAY, 2, NULL);
+	if (xt_setup("test_xprt_log", LDMS_LINFO, NULL))
+		return -1;
 	set_a = make_set(schema, "node/a", 1);
 	set_b = make_set(schema, "node/b", 2);
 	set_c = make_set(schema2, "other/c", 3);
 	ldms_set_info_set(set_a, "updt_hint_us", "1000000:0");
-	ldms_err_clear(&err);
-	L = ldms_listen("sock", "127.0.0.1", "0", NULL, NULL, srv_cb, NULL, &err);
-	if (!L) {
-		fprintf(stderr, "listen: %s\n", err.msg);
-		return -1;
-	}
-	snprintf(portstr, sizeof(portstr), "%d", ldms_listener_port(L));
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	ldms_listener_close(L);
-	pthread_mutex_lock(&srv_lock);
-	if (srv_last)
-		ldms_xprt_put(srv_last);
-	srv_last = NULL;
-	pthread_mutex_unlock(&srv_lock);
+	L = NULL;
 	ldms_set_delete(set_a);
 	ldms_set_delete(set_b);
 	ldms_set_delete(set_c);
-	ldms_fini();
+	xt_teardown();
 	ldms_schema_delete(schema);
 	ldms_schema_delete(schema2);
-	ldms_log_close();
-	if (!getenv("KEEPLOG"))
-		unlink(logpath);
 	return 0;
 }
 
@@ -383,7 +279,12 @@ static void test_dir_notify(void **state)
 	/* like upstream >= 4.3.4: no DIR_UPDATE DEL; cancel and check nothing else came */
 	assert_int_equal(ldms_xprt_dir_cancel(x), 0);
 	s = make_set(schema, "node/new2", 8);
-	usleep(50000);
+	{ /* its reply comes behind any DIR_UPDATE the server sent for node/new2 */
+		struct ldms_dir *ld = NULL;
+		assert_int_equal(ldms_xprt_dir_sync(x, &ld, WAIT_MS), 0);
+		assert_true(dir_has(ld, "node/new2"));
+		ldms_xprt_dir_free(x, ld);
+	}
 	assert_int_equal(atomic_load(&d.adds), 1);
 	assert_int_equal(atomic_load(&d.dels), 0);
 	ldms_set_delete(s);
@@ -683,37 +584,6 @@ static void test_access_control(void **state)
 	ldms_set_delete(pub);
 }
 
-static int raw_connect(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	struct timeval tv = {.tv_sec = 5};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_port = htons((uint16_t)atoi(portstr));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-static size_t raw_read_frame(int fd, uint8_t *buf, size_t cap)
-{
-	size_t got = 0, need = ZAP_HDR_LEN;
-	ssize_t n;
-
-	while (got < need) {
-		n = recv(fd, buf + got, need - got, 0);
-		if (n <= 0)
-			return 0;
-		got += (size_t)n;
-		if (got == ZAP_HDR_LEN) {
-			need = wire_get_be32(buf + 4);
-			assert_true(need <= cap);
-		}
-	}
-	return got;
-}
-
 static void test_malformed_frame(void **state)
 {
 	ldms_t x = connect_sync();
@@ -754,7 +624,7 @@ static void test_golden_connect(void **state)
 	g = wire_vector("connect_legacy", &len);
 	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
 	free(g);
-	len = raw_read_frame(fd, buf, sizeof(buf));
+	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(f.hdr.type, ZAP_MSG_ACCEPTED);
 	assert_int_equal(f.data_len, 20);
@@ -766,7 +636,7 @@ static void test_golden_connect(void **state)
 	g = wire_vector("connect_rail", &len);
 	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
 	free(g);
-	len = raw_read_frame(fd, buf, sizeof(buf));
+	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(f.hdr.type, ZAP_MSG_ACCEPTED);
 	assert_int_equal(ldms_conn_msg_decode(f.data, f.data_len, &m), 0);
@@ -781,7 +651,7 @@ static void test_golden_connect(void **state)
 	g = wire_vector("dir", &len);
 	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
 	free(g);
-	len = raw_read_frame(fd, buf, sizeof(buf));
+	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
 	assert_int_equal(lm.cmd, LDMS_CMD_DIR_REPLY);
@@ -792,7 +662,7 @@ static void test_golden_connect(void **state)
 	/* a READ_REQ for an unknown key is answered with an error status */
 	zap_encode_read_req(buf, sizeof(buf), 77, 0x1234, 99, 0, 16);
 	assert_int_equal(send(fd, buf, ZAP_READ_REQ_LEN, 0), ZAP_READ_REQ_LEN);
-	len = raw_read_frame(fd, buf, sizeof(buf));
+	len = read_frame(fd, buf, sizeof(buf));
 	assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 	assert_int_equal(f.hdr.type, ZAP_MSG_READ_RESP);
 	assert_int_equal(f.hdr.xid, 77);
@@ -808,7 +678,7 @@ static void test_golden_connect(void **state)
 		g = wire_vector("dir", &len);
 		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
 		free(g);
-		len = raw_read_frame(fd, buf, sizeof(buf));
+		len = read_frame(fd, buf, sizeof(buf));
 		assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 		assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
 		assert_int_equal(lm.cmd, LDMS_CMD_DIR_REPLY);
@@ -826,7 +696,7 @@ static void test_golden_connect(void **state)
 			g[offs[i]] ^= 0x40;
 			assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
 			free(g);
-			len = raw_read_frame(fd, buf, sizeof(buf));
+			len = read_frame(fd, buf, sizeof(buf));
 			assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 			assert_int_equal(f.hdr.type, ZAP_MSG_REJECTED);
 			assert_non_null(strstr((const char *)f.data, why[i]));
@@ -842,19 +712,19 @@ static void test_golden_connect(void **state)
 		g = wire_vector("connect_rail", &len);
 		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
 		free(g);
-		assert_true(raw_read_frame(fd, buf, sizeof(buf)) > 0);
+		assert_true(read_frame(fd, buf, sizeof(buf)) > 0);
 		g = wire_vector("ack_accepted", &len);
 		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
 		free(g);
 		g = wire_vector("dir_notify", &len);
 		assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
 		free(g);
-		len = raw_read_frame(fd, buf, sizeof(buf));
+		len = read_frame(fd, buf, sizeof(buf));
 		assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 		assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
 		assert_int_equal(lm.cmd, LDMS_CMD_DIR_REPLY);
 		s = make_set(schema, "node/raw", 3);
-		len = raw_read_frame(fd, buf, sizeof(buf));
+		len = read_frame(fd, buf, sizeof(buf));
 		assert_int_equal(zap_frame_decode(buf, len, &f), 0);
 		assert_int_equal(ldms_msg_decode(f.data, f.data_len, &lm), 0);
 		assert_int_equal(lm.cmd, LDMS_CMD_DIR_UPDATE_REPLY);
@@ -883,24 +753,6 @@ static void test_golden_connect(void **state)
 	}
 }
 
-/* Raw rail connection past ACK_ACCEPTED (auth none). */
-static int raw_session(void)
-{
-	uint8_t buf[256];
-	size_t len;
-	uint8_t *g;
-	int fd = raw_connect();
-
-	g = wire_vector("connect_rail", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
-	assert_true(raw_read_frame(fd, buf, sizeof(buf)) > 0);
-	g = wire_vector("ack_accepted", &len);
-	assert_int_equal(send(fd, g, len, 0), (ssize_t)len);
-	free(g);
-	return fd;
-}
-
 /* A peer that pipelines reads without reading the answers is paused, not
  * buffered without bound; once it reads, every answer comes, in order. */
 static void test_read_backpressure(void **state)
@@ -911,20 +763,24 @@ static void test_read_backpressure(void **state)
 	struct ldms_rdv_lookup r;
 	struct zap_frame f;
 	ldms_set_t s;
+	ldms_t sx;
 	size_t len;
-	int fd, i, n;
+	int fd, i, n, c0 = atomic_load(&srv_connected);
 
 	ldms_schema_metric_array_add(bs, "a", LDMS_V_U64_ARRAY, 128 * 1024, NULL);
 	s = ldms_set_new("node/big", bs);
 	assert_non_null(s);
 	assert_int_equal(ldms_set_publish(s), 0);
-	fd = raw_session();
+	fd = raw_rail_session();
+	assert_true(wait_for(&srv_connected, c0 + 1));
+	sx = srv_last_get();
+	assert_non_null(sx);
 	n = ldms_enc_lookup(lk + ZAP_SENDRECV_HDR, sizeof(lk) - ZAP_SENDRECV_HDR, 42, 0,
 			    "node/big");
 	n = zap_encode_data(frame, sizeof(frame), ZAP_MSG_SENDRECV, 1, lk + ZAP_SENDRECV_HDR,
 			    (uint32_t)n);
 	assert_int_equal(send(fd, frame, (size_t)n, 0), n);
-	len = raw_read_frame(fd, big, 2 * 1024 * 1024);
+	len = read_frame(fd, big, 2 * 1024 * 1024);
 	assert_int_equal(zap_frame_decode(big, len, &f), 0);
 	assert_int_equal(f.hdr.type, ZAP_MSG_RENDEZVOUS);
 	assert_int_equal(ldms_rdv_lookup_decode(f.data, f.data_len, &r), 0);
@@ -937,17 +793,18 @@ static void test_read_backpressure(void **state)
 	/* out of range: error status, still in order */
 	zap_encode_read_req(frame, sizeof(frame), 5000, 0, f.map_key, f.addr + 8, f.read_len);
 	assert_int_equal(send(fd, frame, ZAP_READ_REQ_LEN, 0), ZAP_READ_REQ_LEN);
-	usleep(200000); /* let the server fill its output and pause */
+	assert_true(wait_rd_paused(sx)); /* the server filled its output and paused */
+	ldms_xprt_put(sx);
 	for (i = 0; i < nreq; i++) {
 		struct zap_frame rf;
-		len = raw_read_frame(fd, big, 2 * 1024 * 1024);
+		len = read_frame(fd, big, 2 * 1024 * 1024);
 		assert_int_equal(zap_frame_decode(big, len, &rf), 0);
 		assert_int_equal(rf.hdr.type, ZAP_MSG_READ_RESP);
 		assert_int_equal(rf.hdr.xid, 1000 + i);
 		assert_int_equal(rf.status, 0);
 		assert_int_equal(rf.data_len, f.read_len);
 	}
-	len = raw_read_frame(fd, big, 2 * 1024 * 1024);
+	len = read_frame(fd, big, 2 * 1024 * 1024);
 	assert_int_equal(zap_frame_decode(big, len, &f), 0);
 	assert_int_equal(f.hdr.xid, 5000);
 	assert_int_equal(f.status, ZAP_ERR_REMOTE_LEN);
@@ -964,9 +821,7 @@ static void test_cycles(void **state)
 	size_t sets0;
 	int ref0 = __atomic_load_n(&set_a->refcount, __ATOMIC_SEQ_CST);
 
-	/* let closes from earlier tests finish */
-	for (j = 0; j < WAIT_MS && xprt_test_live_count() > 0; j++)
-		usleep(1000);
+	settle(); /* closes from earlier tests finished */
 	fds0 = count_fds();
 	live0 = xprt_test_live_count();
 	sets0 = set_live_count();
