@@ -492,6 +492,20 @@ static int loggers_sync(struct ldmsd *d, struct live_plugins *lp)
 	return rc;
 }
 
+/* Upstream 4.5's names of subsystems ldms-c logs under another name, so that an
+ * upstream configuration's `log_level name=` works unchanged. */
+static const char *logger_alias(const char *name)
+{
+	static const char *const map[][2] = {
+	    {"xprt.ldms", "xprt"}, {"xprt.zap", "xprt"},   {"xprt.zap.sock", "xprt"},
+	    {"store", "strgp"},	   {"stream", "ldms.msg"},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(name, map[i][0]))
+			return map[i][1];
+	return name;
+}
+
 static int is_default_logger(const char *name)
 {
 	return !strcmp(name, LDMSD_LOG) || !strcmp(name, "ldmsd (default)");
@@ -535,11 +549,11 @@ int ldmsd_log_level_apply(struct ldmsd *d, const char *name, const char *regex, 
 				log_test_lines(LDMSD_LOG);
 			return 0;
 		}
-		rc = ldms_logger_mask_set(name, mask);
+		rc = ldms_logger_mask_set(logger_alias(name), mask);
 		if (rc)
 			return ldms_err_set(err, rc, "log_level: logger '%s' not found", name);
 		if (test)
-			log_test_lines(name);
+			log_test_lines(logger_alias(name));
 		return 0;
 	}
 	struct lvl_apply a = {.mask = mask, .test = test};
