@@ -433,6 +433,15 @@ static int stream_status_handler(struct ldmsd_req_ctxt *c)
 static int stream_client_dump_handler(struct ldmsd_req_ctxt *c)
 {
 	char *json = NULL;
+	struct lsub *dead = NULL;
+
+	/* subscriptions of connections that ended are not listed */
+	pthread_mutex_lock(&st_lock);
+	struct stream_state *st = state_of(c->d, 0);
+	if (st)
+		dead = lsub_take_dead(st);
+	pthread_mutex_unlock(&st_lock);
+	lsub_free_list(dead);
 	int rc = ldms_msg_client_stats_json(0, &json);
 	if (rc)
 		return ldmsd_reply_err(c, rc, "stream_client_dump: %s",

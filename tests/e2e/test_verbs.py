@@ -233,6 +233,14 @@ def test_legacy_subscribe_over_the_wire(bare_ldmsd_factory):  # noqa: F811
         assert ctrl(0x902, "wstream", 4) == 2  # ENOENT
         st = status(d, "stream_status stream=wstream")
         assert st["wstream"]["mode"] == "not subscribed"
+        assert ctrl(0x901, "wstream", 5) == 0
     finally:
         c.close()
+
+    # the subscription ends with its connection
+    def gone():
+        dump = status(d, "stream_client_dump")
+        return not any(x.get("desc") == "legacy stream subscriber" for x in dump)
+
+    wait_until("the closed peer's subscription to go", gone, 10)
     assert d.alive()
