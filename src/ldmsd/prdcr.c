@@ -29,9 +29,7 @@ static const char *const prdcr_state_names[] = {
 
 const char *ldmsd_prdcr_state_str(enum ldmsd_prdcr_state s)
 {
-	if ((unsigned)s < sizeof(prdcr_state_names) / sizeof(prdcr_state_names[0]))
-		return prdcr_state_names[s];
-	return "UNKNOWN";
+	return LDMSD_ENUM_NAME(prdcr_state_names, s, "UNKNOWN");
 }
 
 static const char *const prdcr_type_names[] = {
@@ -42,9 +40,7 @@ static const char *const prdcr_type_names[] = {
 
 const char *ldmsd_prdcr_type_str(enum ldmsd_prdcr_type t)
 {
-	if ((unsigned)t < sizeof(prdcr_type_names) / sizeof(prdcr_type_names[0]))
-		return prdcr_type_names[t];
-	return "unknown";
+	return LDMSD_ENUM_NAME(prdcr_type_names, t, "unknown");
 }
 
 int ldmsd_prdcr_type_parse(const char *s, enum ldmsd_prdcr_type *t)
@@ -66,9 +62,7 @@ static const char *const prdset_state_names[] = {
 
 const char *ldmsd_prdcr_set_state_str(enum ldmsd_prdcr_set_state s)
 {
-	if ((unsigned)s < sizeof(prdset_state_names) / sizeof(prdset_state_names[0]))
-		return prdset_state_names[s];
-	return "UNKNOWN";
+	return LDMSD_ENUM_NAME(prdset_state_names, s, "UNKNOWN");
 }
 
 int ldmsd_prdcr_transition(enum ldmsd_prdcr_state cur, enum ldmsd_prdcr_event ev,
