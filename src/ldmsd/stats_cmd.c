@@ -449,6 +449,8 @@ static int plugin_logger_cb(void *arg, const char *name, const char *plugin, con
 	int rc =
 	    ldms_logger_register(h->log_name, !strncmp(type, "store", 5) ? PLUGIN_LOG_DESC_STORE
 									 : PLUGIN_LOG_DESC_SAMPLER);
+	if (rc == -ENOSPC)
+		return 0; /* the table is full: this one just follows the default */
 	if (rc)
 		return rc;
 	if (lp->n == lp->cap) {

@@ -500,6 +500,68 @@ static int store_time_stats_handler(struct ldmsd_req_ctxt *c)
 	return json_reply(c, out, JSON_SORT_KEYS);
 }
 
+void ldmsd_tstats_forget(struct ldmsd *d)
+{
+	pthread_mutex_lock(&ts_lock);
+	for (int b = 0; b < HBUCKETS; b++) {
+		struct upd_pending **pp = &pend_tbl[b], *e;
+		while ((e = *pp)) {
+			if (e->rec->d == d) {
+				*pp = e->next;
+				free(e);
+			} else {
+				pp = &e->next;
+			}
+		}
+		struct upd_rec **rp = &upd_tbl[b], *r;
+		while ((r = *rp)) {
+			if (r->d == d) {
+				*rp = r->next;
+				free(r->updtr);
+				free(r->prdcr);
+				free(r->inst);
+				free(r);
+			} else {
+				rp = &r->next;
+			}
+		}
+		struct stor_rec **sp = &stor_tbl[b], *s;
+		while ((s = *sp)) {
+			if (s->d == d) {
+				*sp = s->next;
+				free(s->strgp);
+				free(s->inst);
+				free(s->prdcr);
+				free(s->schema);
+				free(s);
+			} else {
+				sp = &s->next;
+			}
+		}
+	}
+	for (struct upd_hist **hp = &upd_hists, *h; (h = *hp);) {
+		if (h->d == d) {
+			*hp = h->next;
+			free(h->h.warm);
+			free(h->updtr);
+			free(h);
+		} else {
+			hp = &h->next;
+		}
+	}
+	for (struct stor_hist **hp = &stor_hists, *h; (h = *hp);) {
+		if (h->d == d) {
+			*hp = h->next;
+			free(h->h.warm);
+			free(h->strgp);
+			free(h);
+		} else {
+			hp = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&ts_lock);
+}
+
 /* ---- updtr_task ------------------------------------------------------------------------------ */
 static json_t *task_json(int64_t interval, int64_t offset, int sync, int dflt)
 {

@@ -276,6 +276,7 @@ static const struct ctl_cmd_doc ctl_docs[] = {
     {"publish", "Publish string= or json= data to a stream", "name", "string json type", NULL},
     CTL_DOC_NAME_ONLY("subscribe", "Subscribe to a stream"),
     CTL_DOC_NAME_ONLY("unsubscribe", "Unsubscribe from a stream"),
+    CTL_DOC_NAME_ONLY("stream_new", "Declare a stream (listed by stream_status from now on)"),
     CTL_DOC_BARE("example", "Echo the attributes of the request (protocol example)"),
     {"msg_stats", "LDMS message service statistics", "", "regex stream reset", NULL},
     {"msg_client_stats", "LDMS message client statistics", "", "reset", NULL},

@@ -2,8 +2,9 @@
 ldmsd_controller to a sampler daemon and an aggregator over sock on 127.0.0.1:
 udata/udata_regex, oneshot, logrotate, example, the legacy stream verbs (publish on
 the sampler reaches the aggregator that subscribed with prdcr_subscribe stream=),
-prdcr_stream_status, updtr_task, update_time_stats and store_time_stats, plus the
-error replies that name the bad attribute.
+a raw peer's STREAM_SUBSCRIBE getting the stream as LDMS messages, prdcr_stream_status,
+updtr_task, update_time_stats and store_time_stats, plus the error replies that name
+the bad attribute.
 """
 
 import os
@@ -175,3 +176,71 @@ def test_verbs_aggregator_side(bare_ldmsd_factory, tmp_path):  # noqa: F811
     r = s.cmd("publish name=vstream", check=False)
     assert "'string' or 'json'" in r.stdout
     assert s.alive() and a.alive()
+
+
+def test_legacy_subscribe_over_the_wire(bare_ldmsd_factory):  # noqa: F811
+    """A peer's `subscribe name=S` (STREAM_SUBSCRIBE 0x901) makes the daemon forward
+    stream S to that connection as LDMS messages; `unsubscribe` stops it."""
+    import wire_client as w
+
+    d = bare_ldmsd_factory("vwire")
+    c = w.Conn(d.port)
+    try:
+        # the rail conn msg, advertising an enabled message service (last field)
+        cm = w.LDMS_VERSION + b"none".ljust(16, b"\0")
+        cm += w.struct.pack(">IqqIIIQI", 1, -1, -1, 1, 0, os.getpid() & 0x7FFFFFFF, 1, 1)
+        c.send(
+            w.zap_hdr(w.CONNECT, 36 + len(cm))
+            + w.ZAP_VERSION
+            + w.ZAP_SIG
+            + w.struct.pack(">I", len(cm))
+            + cm
+        )
+        ftype, _, _, _ = c.recv_frame()
+        assert ftype == w.ACCEPTED
+        c.send(w.zap_data(w.ACK_ACCEPTED, b""))
+
+        def ctrl(req_id, name, msg_no):
+            body = w.attr(1, name) + w.TERM  # NAME
+            c.send(w.send_msg(w.record(req_id, body, msg_no=msg_no)))
+            while True:
+                cmd, _, _, payload = c.recv_ldms()
+                if cmd == w.SEND_MSG:
+                    rtype, _, no, err, _ = w.parse_record(payload[4:])
+                    if rtype == 2 and no == msg_no:
+                        return err
+
+        assert ctrl(0x901, "wstream", 1) == 0
+        assert ctrl(0x901, "wstream", 2) == 17  # EEXIST: one per connection and stream
+        d.cmd("publish name=wstream string=over-the-wire")
+
+        def got_msg(timeout=10.0):
+            deadline = w.time.monotonic() + timeout
+            while w.time.monotonic() < deadline:
+                try:
+                    cmd, _, _, payload = c.recv_ldms(timeout=deadline - w.time.monotonic())
+                except Exception:
+                    return None
+                if cmd == 11 and b"over-the-wire" in payload:  # MSG
+                    return payload
+            return None
+
+        p = got_msg()
+        assert p is not None and b"wstream\0" in p
+        st = status(d, "stream_status stream=wstream")
+        assert st["wstream"]["mode"] == "subscribed"
+        assert ctrl(0x902, "wstream", 3) == 0  # unsubscribe
+        assert ctrl(0x902, "wstream", 4) == 2  # ENOENT
+        st = status(d, "stream_status stream=wstream")
+        assert st["wstream"]["mode"] == "not subscribed"
+        assert ctrl(0x901, "wstream", 5) == 0
+    finally:
+        c.close()
+
+    # the subscription ends with its connection
+    def gone():
+        dump = status(d, "stream_client_dump")
+        return not any(x.get("desc") == "legacy stream subscriber" for x in dump)
+
+    wait_until("the closed peer's subscription to go", gone, 10)
+    assert d.alive()

@@ -333,6 +333,14 @@ static void test_streams(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "vt_s1"), "mode")),
 			    "not subscribed");
 	json_decref(j);
+	/* stream_new: listed before anything is published */
+	assert_int_equal(exec_line(d, "stream_new name=vt_new", &rep), 0);
+	assert_int_equal(exec_line(d, "stream_status stream=vt_new", &rep), 0);
+	assert_string_equal(ldmsd_buf_str(&rep.json),
+			    "{\"vt_new\":{\"mode\":\"not subscribed\",\"pub\":{},\"recv\":{},"
+			    "\"publishers\":{}},\"_OVERALL_\":{\"pub\":{},\"recv\":{}}}");
+	assert_int_equal(exec_line(d, "stream_new", &rep), -EINVAL);
+	assert_non_null(strstr(msg(&rep), "requires attribute 'name'"));
 	/* a subscription outlives nothing: shutdown closes it */
 	assert_int_equal(exec_line(d, "subscribe name=vt_s3", &rep), 0);
 	ldmsd_reply_free(&rep);
