@@ -28,14 +28,41 @@ pid_t ldms_pthread_tid(pthread_t th);
 int ldms_thread_list(pid_t *tids, int max);
 
 /* ---- the transport engine --------------------------------------------------------- */
+/* What an I/O thread spent its busy time on (thread_stats "ldms_xprt"; upstream 4.5
+ * names; "Idle" is the thread's age minus all of these). */
+enum ldms_io_cat {
+	LDMS_IO_CAT_ZAP = 0, /* framing, socket reads/writes, libevent */
+	LDMS_IO_CAT_OTHER,
+	LDMS_IO_CAT_CONNECTING,
+	LDMS_IO_CAT_DIR_REQ,
+	LDMS_IO_CAT_DIR_REP,
+	LDMS_IO_CAT_LOOKUP_REQ,
+	LDMS_IO_CAT_LOOKUP_REP,
+	LDMS_IO_CAT_UPDATE_REQ,
+	LDMS_IO_CAT_UPDATE_COMPLETE,
+	LDMS_IO_CAT_MSG_DATA,
+	LDMS_IO_CAT_MSG_CLIENT,
+	LDMS_IO_CAT_PUSH_REQ,
+	LDMS_IO_CAT_PUSH_REP,
+	LDMS_IO_CAT_SET_DELETE_REQ,
+	LDMS_IO_CAT_SET_DELETE_REP,
+	LDMS_IO_CAT_SEND,
+	LDMS_IO_CAT_RECV,
+	LDMS_IO_CAT_AUTH,
+	LDMS_IO_CAT_DISCONNECTING,
+	LDMS_IO_CAT_COUNT
+};
+const char *ldms_io_cat_name(int cat); /* "Zap", "Dir Requests", ... */
+
 struct ldms_io_thread_info {
 	int idx;
 	pid_t tid;
 	uint64_t pthread_id; /* pthread_t value, as upstream prints "0x..." */
 	struct ldms_thread_usage usage;
-	int gathered;	/* n_eps/sq_sz are valid: the thread answered in time */
-	int n_eps;	/* endpoints it serves */
-	uint64_t sq_sz; /* bytes waiting in their send buffers */
+	int gathered;			    /* n_eps/sq_sz are valid: the thread answered in time */
+	int n_eps;			    /* endpoints it serves */
+	uint64_t sq_sz;			    /* bytes waiting in their send buffers */
+	uint64_t cat_us[LDMS_IO_CAT_COUNT]; /* busy time per category since start */
 };
 
 struct ldms_ep_info {
@@ -60,6 +87,37 @@ struct ldms_xprt_snapshot {
  * Callable from any thread, I/O threads included. 0 or -ENOMEM. */
 int ldms_xprt_snapshot_get(struct ldms_xprt_snapshot *s, int timeout_ms);
 void ldms_xprt_snapshot_free(struct ldms_xprt_snapshot *s);
+
+/* ---- per-operation latencies (xprt_stats "op_stats") ------------------------------------
+ * LOOKUP: ldms_xprt_lookup() to its last reply; UPDATE: ldms_xprt_update() to its
+ * completion; DIR_REQ: ldms_xprt_dir() to the end of the listing; DIR_REP: serving
+ * a DIR request; SEND: ldms_xprt_send(); RECV: delivering a received message to the
+ * application; SET_DELETE: handling a peer's SET_DELETE; PUBLISH: applying a pushed
+ * update; MSG_*: handling a received message-service publish / subscribe /
+ * unsubscribe. Counted per thread without locks; read by summing. */
+enum ldms_xprt_op {
+	LDMS_XPRT_OP_LOOKUP = 0,
+	LDMS_XPRT_OP_UPDATE,
+	LDMS_XPRT_OP_PUBLISH,
+	LDMS_XPRT_OP_SET_DELETE,
+	LDMS_XPRT_OP_DIR_REQ,
+	LDMS_XPRT_OP_DIR_REP,
+	LDMS_XPRT_OP_SEND,
+	LDMS_XPRT_OP_RECV,
+	LDMS_XPRT_OP_MSG_PUBLISH,
+	LDMS_XPRT_OP_MSG_SUBSCRIBE,
+	LDMS_XPRT_OP_MSG_UNSUBSCRIBE,
+	LDMS_XPRT_OP_COUNT
+};
+const char *ldms_xprt_op_name(int op); /* "LOOKUP", "DIR_REQ", ... */
+
+struct ldms_xprt_op_stats {
+	uint64_t count, total_us, min_us, max_us;
+	char min_peer[48], max_peer[48]; /* "a.b.c.d:port" of the peer; "" if none */
+};
+/* out[LDMS_XPRT_OP_COUNT]: figures since start or the last reset. */
+void ldms_xprt_op_stats_get(struct ldms_xprt_op_stats *out);
+void ldms_xprt_op_stats_reset(void);
 
 /* ---- sets ---------------------------------------------------------------------------- */
 /* Set objects alive in this process (published or not: being created, mirrors not

@@ -40,6 +40,7 @@ static const struct ldmsd_cmd_def *const cmd_tables[] = {
     ldmsd_ctrl_cmds,	     ldmsd_prdcr_cmds,	ldmsd_updtr_cmds,     ldmsd_strgp_cmds,
     ldmsd_store_worker_cmds, ldmsd_stats_cmds,	ldmsd_sec_cmds,	      ldmsd_dump_cmds,
     ldmsd_msg_cmds,	     ldmsd_qgroup_cmds, ldmsd_verbs_set_cmds, ldmsd_verbs_stream_cmds,
+    ldmsd_verbs_stats_cmds,
 };
 
 /* Request ids are < 0x1000 (ranges 0x0xx..0xdxx), so a direct index is cheap. */

@@ -15,6 +15,8 @@
 #include <ldms/ldms_xprt.h>
 #include <ldmsd/ldmsd_plugin.h>
 
+#include "cfgobj.h"
+
 struct ldmsd;
 struct ldmsd_prdcr;
 struct ldmsd_prdcr_set;
@@ -151,7 +153,7 @@ struct ldmsd_prdcr {
 	int ref; /* atomic */
 	pthread_mutex_t lock;
 	struct ldmsd *d;
-	char *name;
+	LDMSD_CFGOBJ_HEAD; /* name, uid, gid, perm */
 	char *host;
 	char *conn_host; /* cache_ip: the address resolved at prdcr_add */
 	int port;
@@ -165,9 +167,6 @@ struct ldmsd_prdcr {
 	int64_t quota;
 	int64_t rx_rate;
 	int cache_ip;
-	uid_t uid;
-	gid_t gid;
-	uint32_t perm;
 	int adv_active; /* ADVERTISED: we connect to it (else its own connection is used) */
 	/* runtime (lock) */
 	enum ldmsd_prdcr_state state;
@@ -243,7 +242,7 @@ void ldmsd_passive_free_all(struct ldmsd *d);
 /* prdcr_listen (aggregator side of peer advertisement). */
 struct ldmsd_prdcr_listen {
 	TAILQ_ENTRY(ldmsd_prdcr_listen) link;
-	char *name;
+	LDMSD_CFGOBJ_HEAD; /* name, uid, gid, perm */
 	char *regex_str;
 	regex_t regex;
 	char *cidr_str;
@@ -256,9 +255,6 @@ struct ldmsd_prdcr_listen {
 	int port; /* advertiser_port; 0 = the advertised port */
 	int rail;
 	int64_t reconnect_us, quota, rx_rate;
-	uid_t uid;
-	gid_t gid;
-	uint32_t perm;
 	char **prdcrs; /* names of the producers it created */
 	size_t n_prdcrs;
 };
@@ -303,15 +299,12 @@ struct ldmsd_updtr_hint_task; /* updtr.c */
 struct ldmsd_updtr {
 	TAILQ_ENTRY(ldmsd_updtr) link;
 	struct ldmsd *d;
-	char *name;
+	LDMSD_CFGOBJ_HEAD; /* name, uid, gid, perm */
 	int64_t interval_us;
 	int64_t offset_us;
 	int sync; /* an offset was given: aligned to the wall clock grid + offset */
 	int push; /* LDMSD_UPDTR_PUSH_* or 0 */
 	int auto_interval;
-	uid_t uid;
-	gid_t gid;
-	uint32_t perm;
 	struct ldmsd_regex_list prdcr_list;
 	struct ldmsd_regex_list match_list;
 	/* runtime */
@@ -344,6 +337,15 @@ enum ldmsd_strgp_state {
 	LDMSD_STRGP_STOPPING,
 };
 
+/* the commands' guard (cfgobj.c) reads these states as enum ldmsd_cfgobj_run */
+_Static_assert(LDMSD_UPDTR_STOPPED == (int)LDMSD_CFGOBJ_STOPPED &&
+		   LDMSD_UPDTR_RUNNING == (int)LDMSD_CFGOBJ_RUNNING &&
+		   LDMSD_UPDTR_STOPPING == (int)LDMSD_CFGOBJ_STOPPING &&
+		   LDMSD_STRGP_STOPPED == (int)LDMSD_CFGOBJ_STOPPED &&
+		   LDMSD_STRGP_RUNNING == (int)LDMSD_CFGOBJ_RUNNING &&
+		   LDMSD_STRGP_STOPPING == (int)LDMSD_CFGOBJ_STOPPING,
+	       "updater and storage policy states are enum ldmsd_cfgobj_run values");
+
 struct ldmsd_plugin_inst;
 
 struct ldmsd_strgp {
@@ -351,8 +353,8 @@ struct ldmsd_strgp {
 	int ref; /* atomic */
 	pthread_mutex_t lock;
 	struct ldmsd *d;
-	char *name;
-	char *plugin; /* plugin instance name */
+	LDMSD_CFGOBJ_HEAD; /* name, uid, gid, perm */
+	char *plugin;	   /* plugin instance name */
 	char *container;
 	char *schema; /* NULL in regex mode */
 	char *regex_str;
@@ -360,9 +362,6 @@ struct ldmsd_strgp {
 	int have_regex;
 	char *decomp;
 	int64_t flush_us;
-	uid_t uid;
-	gid_t gid;
-	uint32_t perm;
 	struct ldmsd_regex_list prdcr_list;
 	char **metrics; /* strgp_metric_add order; empty = all */
 	size_t n_metrics;

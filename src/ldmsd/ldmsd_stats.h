@@ -35,13 +35,12 @@ const char *ldmsd_log_levels_str(int threshold, char *buf, size_t len);
  * -ENOENT (no such logger / no match), -EINVAL (bad regex) with err filled. */
 int ldmsd_log_level_apply(struct ldmsd *d, const char *name, const char *regex, int mask, int test,
 			  struct ldms_err *err);
-/* thread_stats reset: later per-operation I/O-thread figures count from now on. */
-void ldmsd_thread_stats_reset(void);
 
 /* Append the JSON objects to b. 0 or -ENOMEM. */
 int ldmsd_set_stats_json(struct ldmsd *d, struct ldmsd_buf *b);
 int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b);
-/* reset: later replies count rates and duration from now on */
+/* reset: later replies count rates, duration and op_stats from now on (the
+ * thread_stats command's reset does the same for the I/O threads' "ldms_xprt") */
 int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_buf *b);
 
 /* Reply text of `greeting level=N`: sized so that, sent as one STRING attribute in

@@ -42,6 +42,9 @@ void ldmsd_tstats_update_skip(struct ldmsd_prdcr_set *ps, struct ldmsd_updtr *u)
 void ldmsd_tstats_store(struct ldmsd_strgp *st, struct ldmsd_store_job *j, uint64_t start_us,
 			uint64_t end_us);
 
+/* Drops every timing record of d (shutdown, after the producers are gone). */
+void ldmsd_tstats_forget(struct ldmsd *d);
+
 /* The (interval, offset) schedules of an auto_interval updater's hint tasks
  * (updtr.c); returns how many exist, fills at most max. */
 size_t ldmsd_updtr_hint_schedules(struct ldmsd_updtr *u, int64_t *interval_us, int64_t *offset_us,

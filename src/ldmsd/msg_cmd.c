@@ -377,6 +377,89 @@ static int msg_client_stats_handler(struct ldmsd_req_ctxt *c)
 	return json_out(c, rc, json);
 }
 
+/* prdcr_stream_status regex=: per matching producer, its state, the message
+ * subscriptions the log gives it (what is sent on every connect) and the flow
+ * control of its connection. ldms-c answers from local state rather than
+ * forwarding stream_status to every producer as upstream does (docs/verbs.md). */
+static int prdcr_stream_status_handler(struct ldmsd_req_ctxt *c)
+{
+	const char *rs = ldmsd_req_attr(c, LDMSD_ATTR_REGEX);
+	struct ldmsd_agg *a = ldmsd_agg(c->d);
+	struct ldmsd_buf *b = ldmsd_reply_json(c);
+	struct msg_cmd_state *st;
+	struct ldmsd_prdcr *p;
+	struct ldms_err err;
+	regex_t re;
+	int n = 0, rc = 0;
+
+	ldms_err_clear(&err);
+	if (ldms_regex_check(rs, &err) || ldms_regcomp(&re, rs, REG_EXTENDED | REG_NOSUB))
+		return ldmsd_reply_err(c, -EINVAL,
+				       "prdcr_stream_status: attribute 'regex': invalid '%s'%s%s",
+				       rs, err.msg[0] ? ": " : "", err.msg);
+	st = a ? state_get(c->d) : NULL;
+	if (!st) {
+		regfree(&re);
+		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
+	}
+	rc = ldmsd_buf_append(b, "[", 1);
+	pthread_rwlock_rdlock(&a->lock);
+	TAILQ_FOREACH(p, &a->prdcrs, link)
+	{
+		struct ldms_msg_conn_stats cs;
+		struct eff_sub *v = NULL;
+		ldms_t x = NULL;
+		size_t ns;
+		int have_cs = 0;
+
+		if (rc || regexec(&re, p->name, 0, NULL, 0))
+			continue;
+		pthread_mutex_lock(&p->lock);
+		enum ldmsd_prdcr_state ps = p->state;
+		if (ps == LDMSD_PRDCR_CONNECTED && p->x)
+			x = ldms_xprt_get(p->x);
+		pthread_mutex_unlock(&p->lock);
+		if (x) {
+			have_cs = ldms_msg_conn_stats_get(x, &cs) == 0;
+			ldms_xprt_put(x);
+		}
+		rc = ldmsd_buf_printf(b, "%s{\"name\":", n++ ? "," : "");
+		rc = rc ? rc : ldmsd_buf_json_str(b, p->name);
+		rc = rc ? rc
+			: ldmsd_buf_printf(b, ",\"state\":\"%s\",\"subscriptions\":[",
+					   ldmsd_prdcr_state_str(ps));
+		pthread_mutex_lock(&st->lock);
+		ns = effective_subs(st, p->name, &v);
+		for (size_t i = 0; !rc && i < ns; i++) {
+			rc = ldmsd_buf_printf(b, "%s{\"message_tag\":", i ? "," : "");
+			rc = rc ? rc : ldmsd_buf_json_str(b, v[i].tag);
+			rc = rc ? rc
+				: ldmsd_buf_printf(b, ",\"is_regex\":%d,\"rx_rate\":%lld}",
+						   v[i].is_regex, (long long)v[i].rate);
+		}
+		pthread_mutex_unlock(&st->lock);
+		free(v);
+		rc = rc ? rc : ldmsd_buf_append(b, "],\"conn\":", 9);
+		if (!rc && have_cs)
+			rc = ldmsd_buf_printf(
+			    b,
+			    "{\"send_budget\":%lld,\"peer_quota\":%lld,\"pending\":%llu,"
+			    "\"pending_bytes\":%llu,\"queued\":%llu,\"dropped\":%llu,"
+			    "\"deposits\":%llu,\"returned\":%llu,\"peer_disabled\":%d}}",
+			    (long long)cs.send_budget, (long long)cs.peer_quota,
+			    (unsigned long long)cs.pending, (unsigned long long)cs.pending_bytes,
+			    (unsigned long long)cs.queued, (unsigned long long)cs.dropped,
+			    (unsigned long long)cs.deposits, (unsigned long long)cs.returned,
+			    cs.peer_disabled);
+		else if (!rc)
+			rc = ldmsd_buf_append(b, "{}}", 3);
+	}
+	pthread_rwlock_unlock(&a->lock);
+	regfree(&re);
+	rc = rc ? rc : ldmsd_buf_append(b, "]", 1);
+	return rc ? ldmsd_reply_err(c, rc, "out of memory") : 0;
+}
+
 #define ATTRS(...) ((const struct ldmsd_attr_spec[]){__VA_ARGS__, {NULL, 0}})
 #define REQ	   LDMSD_ATTR_F_REQ
 
@@ -388,5 +471,6 @@ const struct ldmsd_cmd_def ldmsd_msg_cmds[] = {
     {"msg_stats", msg_stats_handler, 0,
      ATTRS({"regex", 0}, {"stream", 0}, {"message_tag", 0}, {"reset", 0}, {"json", 0})},
     {"msg_client_stats", msg_client_stats_handler, 0, ATTRS({"reset", 0}, {"json", 0})},
+    {"prdcr_stream_status", prdcr_stream_status_handler, 0, ATTRS({"regex", REQ}, {"json", 0})},
     {NULL, NULL, 0, NULL},
 };

@@ -18,6 +18,7 @@
 #include "ldmsd_agg.h"
 #include "ldmsd_cmd.h"
 #include "ldmsd_sched.h"
+#include "ldmsd_verbs.h"
 
 /* ---- pure parts ------------------------------------------------------------------------ */
 static const char *const prdcr_state_names[] = {
@@ -28,9 +29,7 @@ static const char *const prdcr_state_names[] = {
 
 const char *ldmsd_prdcr_state_str(enum ldmsd_prdcr_state s)
 {
-	if ((unsigned)s < sizeof(prdcr_state_names) / sizeof(prdcr_state_names[0]))
-		return prdcr_state_names[s];
-	return "UNKNOWN";
+	return LDMSD_ENUM_NAME(prdcr_state_names, s, "UNKNOWN");
 }
 
 static const char *const prdcr_type_names[] = {
@@ -41,9 +40,7 @@ static const char *const prdcr_type_names[] = {
 
 const char *ldmsd_prdcr_type_str(enum ldmsd_prdcr_type t)
 {
-	if ((unsigned)t < sizeof(prdcr_type_names) / sizeof(prdcr_type_names[0]))
-		return prdcr_type_names[t];
-	return "unknown";
+	return LDMSD_ENUM_NAME(prdcr_type_names, t, "unknown");
 }
 
 int ldmsd_prdcr_type_parse(const char *s, enum ldmsd_prdcr_type *t)
@@ -65,9 +62,7 @@ static const char *const prdset_state_names[] = {
 
 const char *ldmsd_prdcr_set_state_str(enum ldmsd_prdcr_set_state s)
 {
-	if ((unsigned)s < sizeof(prdset_state_names) / sizeof(prdset_state_names[0]))
-		return prdset_state_names[s];
-	return "UNKNOWN";
+	return LDMSD_ENUM_NAME(prdset_state_names, s, "UNKNOWN");
 }
 
 int ldmsd_prdcr_transition(enum ldmsd_prdcr_state cur, enum ldmsd_prdcr_event ev,
@@ -940,6 +935,7 @@ static void update_cb(ldms_t x, ldms_set_t s, int status, void *arg)
 		ps->state = LDMSD_PRDCR_SET_READY;
 		store = pset_complete(p, ps, s, status, 0);
 	}
+	ldmsd_tstats_update_end(ps, s, mine ? status : -ECANCELED);
 	pthread_mutex_unlock(&p->lock);
 	if (mine)
 		pset_deliver(p, ps, s, status, store);
@@ -1062,12 +1058,17 @@ int ldmsd_prdcr_update_sets(struct ldmsd_prdcr *p, struct ldmsd_updtr *u, int64_
 				/* the owner sends the data: register once */
 				if (!ps->push_reg && !pset_push_register(p, ps, u))
 					n++;
-			} else if (!pset_update(p, ps)) {
-				n++;
+			} else {
+				ldmsd_tstats_update_begin(ps, u);
+				if (!pset_update(p, ps))
+					n++;
+				else
+					ldmsd_tstats_update_end(ps, NULL, -EAGAIN);
 			}
 			break;
 		case LDMSD_PRDCR_SET_UPDATING:
 			ps->busy_skips++;
+			ldmsd_tstats_update_skip(ps, u);
 			break;
 		default:
 			break;

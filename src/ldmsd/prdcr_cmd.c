@@ -15,11 +15,6 @@
 #include "ldmsd_sched.h"
 
 /* ---- commands ------------------------------------------------------------------------------ */
-static int noent(struct ldmsd_req_ctxt *c)
-{
-	return ldmsd_reply_err(c, -ENOENT, "The producer specified does not exist.");
-}
-
 static int get_int(struct ldmsd_req_ctxt *c, const char *what, const char *v, long lo, long hi,
 		   long *out)
 {
@@ -115,30 +110,43 @@ static int bridge_add_handler(struct ldmsd_req_ctxt *c)
 	return prdcr_add_common(c, LDMSD_PRDCR_BRIDGE);
 }
 
-static struct ldmsd_prdcr *prdcr_get_checked(struct ldmsd_req_ctxt *c, const char *name)
+static void *prdcr_find(struct ldmsd *d, const char *name)
 {
-	struct ldmsd_prdcr *p = name ? ldmsd_prdcr_find(c->d, name) : NULL;
-	if (!p) {
-		noent(c);
-		return NULL;
-	}
-	if (ldmsd_agg_access(c, p->uid, p->gid, p->perm, 2)) {
-		ldmsd_reply_err(c, -EACCES, "Permission denied.");
-		return NULL;
-	}
-	return p;
+	return ldmsd_prdcr_find(d, name);
+}
+
+static enum ldmsd_cfgobj_run prdcr_run_state(void *o)
+{
+	struct ldmsd_prdcr *p = o;
+	pthread_mutex_lock(&p->lock);
+	enum ldmsd_prdcr_state st = p->state;
+	pthread_mutex_unlock(&p->lock);
+	return st == LDMSD_PRDCR_STOPPED    ? LDMSD_CFGOBJ_STOPPED
+	       : st == LDMSD_PRDCR_STOPPING ? LDMSD_CFGOBJ_STOPPING
+					    : LDMSD_CFGOBJ_RUNNING;
+}
+
+static const struct ldmsd_cfgobj_kind prdcr_kind = {
+    .find = prdcr_find,
+    .obj_off = offsetof(struct ldmsd_prdcr, obj),
+    .run = prdcr_run_state,
+    .noent = "The producer specified does not exist.",
+    .eacces = "Permission denied.",
+    .busy = "The producer is in use.",
+    .started = "The producer is already running.",
+    .stopped = "The producer is already stopped.",
+};
+
+static struct ldmsd_prdcr *prdcr_checked(struct ldmsd_req_ctxt *c, enum ldmsd_cfgobj_need need)
+{
+	return ldmsd_cfgobj_checked(c, &prdcr_kind, ldmsd_req_attr(c, LDMSD_ATTR_NAME), need);
 }
 
 static int prdcr_del_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_prdcr *p = prdcr_get_checked(c, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
+	struct ldmsd_prdcr *p = prdcr_checked(c, LDMSD_CFGOBJ_IDLE);
 	if (!p)
 		return c->reply->rc;
-	pthread_mutex_lock(&p->lock);
-	int busy = p->state != LDMSD_PRDCR_STOPPED;
-	pthread_mutex_unlock(&p->lock);
-	if (busy)
-		return ldmsd_reply_err(c, -EBUSY, "The producer is in use.");
 	pthread_rwlock_wrlock(&c->d->agg->lock);
 	TAILQ_REMOVE(&c->d->agg->prdcrs, p, link);
 	pthread_rwlock_unlock(&c->d->agg->lock);
@@ -164,7 +172,7 @@ static int prdcr_start_handler(struct ldmsd_req_ctxt *c)
 	int rc = reconnect_attr(c, &rec);
 	if (rc)
 		return rc;
-	struct ldmsd_prdcr *p = prdcr_get_checked(c, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
+	struct ldmsd_prdcr *p = prdcr_checked(c, LDMSD_CFGOBJ_ANY);
 	if (!p)
 		return c->reply->rc;
 	rc = ldmsd_prdcr_start(c->d, p, rec);
@@ -189,14 +197,9 @@ static int advertiser_start_handler(struct ldmsd_req_ctxt *c)
 
 static int prdcr_stop_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_prdcr *p = prdcr_get_checked(c, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
+	struct ldmsd_prdcr *p = prdcr_checked(c, LDMSD_CFGOBJ_STOP);
 	if (!p)
 		return c->reply->rc;
-	pthread_mutex_lock(&p->lock);
-	int stopped = p->state == LDMSD_PRDCR_STOPPED || p->state == LDMSD_PRDCR_STOPPING;
-	pthread_mutex_unlock(&p->lock);
-	if (stopped)
-		return ldmsd_reply_err(c, -EBUSY, "The producer is already stopped.");
 	ldmsd_prdcr_stop(p);
 	return 0;
 }
@@ -252,10 +255,7 @@ static int prdcr_stop_regex_handler(struct ldmsd_req_ctxt *c)
 		if (regexec(&re, p->name, 0, NULL, 0) ||
 		    ldmsd_agg_access(c, p->uid, p->gid, p->perm, 2))
 			continue;
-		pthread_mutex_lock(&p->lock);
-		int stopped = p->state == LDMSD_PRDCR_STOPPED || p->state == LDMSD_PRDCR_STOPPING;
-		pthread_mutex_unlock(&p->lock);
-		if (!stopped)
+		if (prdcr_run_state(p) == LDMSD_CFGOBJ_RUNNING)
 			ldmsd_prdcr_stop(p);
 	}
 	regfree(&re);
@@ -315,15 +315,12 @@ static int prdcr_status_handler(struct ldmsd_req_ctxt *c)
 	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
 	const char *state = ldmsd_req_attr(c, LDMSD_ATTR_STATE);
 	int summary = bool_attr(c, LDMSD_ATTR_SUMMARY);
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_buf *j = ldmsd_reply_json(c);
+	struct ldmsd_buf *j = ldmsd_cfgobj_status_open(c, &prdcr_kind, name);
 	struct ldmsd_prdcr *p;
 	int n = 0;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	if (name && *name && !ldmsd_prdcr_find(c->d, name))
-		return noent(c);
-	ldmsd_buf_append(j, "[", 1);
+	if (!j)
+		return c->reply->rc;
+	struct ldmsd_agg *a = c->d->agg;
 	TAILQ_FOREACH(p, &a->prdcrs, link)
 	{
 		if (name && *name && strcmp(p->name, name))
@@ -368,15 +365,12 @@ static int prdcr_set_status_handler(struct ldmsd_req_ctxt *c)
 	const char *prod = ldmsd_req_attr(c, LDMSD_ATTR_PRODUCER);
 	const char *inst = ldmsd_req_attr(c, LDMSD_ATTR_INSTANCE);
 	const char *schema = ldmsd_req_attr(c, LDMSD_ATTR_SCHEMA);
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_buf *j = ldmsd_reply_json(c);
+	struct ldmsd_buf *j = ldmsd_cfgobj_status_open(c, &prdcr_kind, prod);
 	struct ldmsd_prdcr *p;
 	int n = 0;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	if (prod && *prod && !ldmsd_prdcr_find(c->d, prod))
-		return noent(c);
-	ldmsd_buf_append(j, "[", 1);
+	if (!j)
+		return c->reply->rc;
+	struct ldmsd_agg *a = c->d->agg;
 	TAILQ_FOREACH(p, &a->prdcrs, link)
 	{
 		if (prod && *prod && strcmp(p->name, prod))

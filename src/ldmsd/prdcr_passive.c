@@ -258,7 +258,7 @@ int ldmsd_cidr_match(const uint8_t net[16], int prefix_len, const char *addr)
 }
 
 /* ---- prdcr_listen ------------------------------------------------------------------------- */
-static struct ldmsd_prdcr_listen *pl_find(struct ldmsd *d, const char *name)
+static void *pl_find(struct ldmsd *d, const char *name)
 {
 	struct ldmsd_prdcr_listen *pl;
 	if (!d->agg || !name)
@@ -428,29 +428,31 @@ err:
 	return rc;
 }
 
-static struct ldmsd_prdcr_listen *pl_checked(struct ldmsd_req_ctxt *c)
+static enum ldmsd_cfgobj_run pl_run_state(void *o)
 {
-	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
-	struct ldmsd_prdcr_listen *pl = pl_find(c->d, name);
-	if (!pl) {
-		ldmsd_reply_err(c, -ENOENT, "The producer listen '%s' does not exist.",
-				name ? name : "");
-		return NULL;
-	}
-	if (ldmsd_agg_access(c, pl->uid, pl->gid, pl->perm, 2)) {
-		ldmsd_reply_err(c, -EACCES, "Permission denied");
-		return NULL;
-	}
-	return pl;
+	const struct ldmsd_prdcr_listen *pl = o;
+	return pl->running ? LDMSD_CFGOBJ_RUNNING : LDMSD_CFGOBJ_STOPPED;
+}
+
+static const struct ldmsd_cfgobj_kind pl_kind = {
+    .find = pl_find,
+    .obj_off = offsetof(struct ldmsd_prdcr_listen, obj),
+    .run = pl_run_state,
+    .noent = "The producer listen '%s' does not exist.",
+    .eacces = "Permission denied",
+    .busy = "The producer listen '%s' is in use.",
+};
+
+static struct ldmsd_prdcr_listen *pl_checked(struct ldmsd_req_ctxt *c, enum ldmsd_cfgobj_need need)
+{
+	return ldmsd_cfgobj_checked(c, &pl_kind, ldmsd_req_attr(c, LDMSD_ATTR_NAME), need);
 }
 
 int ldmsd_prdcr_listen_del_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_prdcr_listen *pl = pl_checked(c);
+	struct ldmsd_prdcr_listen *pl = pl_checked(c, LDMSD_CFGOBJ_IDLE);
 	if (!pl)
 		return c->reply->rc;
-	if (pl->running)
-		return ldmsd_reply_err(c, -EBUSY, "The producer listen '%s' is in use.", pl->name);
 	pthread_rwlock_wrlock(&c->d->agg->lock);
 	TAILQ_REMOVE(&c->d->agg->listens, pl, link);
 	pthread_rwlock_unlock(&c->d->agg->lock);
@@ -460,7 +462,7 @@ int ldmsd_prdcr_listen_del_handler(struct ldmsd_req_ctxt *c)
 
 static int pl_run(struct ldmsd_req_ctxt *c, int run)
 {
-	struct ldmsd_prdcr_listen *pl = pl_checked(c);
+	struct ldmsd_prdcr_listen *pl = pl_checked(c, LDMSD_CFGOBJ_ANY);
 	if (!pl)
 		return c->reply->rc;
 	pthread_rwlock_wrlock(&c->d->agg->lock);

@@ -214,7 +214,57 @@ static void thr_other(struct ldmsd_buf *b, const struct ldms_thread_usage *u, ui
 			 jdbl(w.utilization).s, w.idle_us, w.active_us, w.refresh_us, u->wakeups);
 }
 
+static int thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b, int reset);
+
+/* Per-category I/O-thread time at the last `thread_stats reset`, per thread. */
+#define IO_BASE_MAX 64
+static struct {
+	pthread_mutex_t lock;
+	int n;
+	struct {
+		pid_t tid;
+		uint64_t age_us, cat_us[LDMS_IO_CAT_COUNT];
+	} e[IO_BASE_MAX];
+} io_base = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* "ldms_xprt": what the thread spent its time on since start (or the last reset);
+ * Idle is the rest of its wall time. */
+static void io_cats(struct ldmsd_buf *b, const struct ldms_io_thread_info *t, int reset)
+{
+	uint64_t base_age = 0, base[LDMS_IO_CAT_COUNT] = {0}, cur[LDMS_IO_CAT_COUNT], busy = 0;
+	pthread_mutex_lock(&io_base.lock);
+	int i;
+	for (i = 0; i < io_base.n && io_base.e[i].tid != t->tid; i++)
+		;
+	if (i < io_base.n) {
+		base_age = io_base.e[i].age_us;
+		memcpy(base, io_base.e[i].cat_us, sizeof(base));
+	}
+	if (reset && (i < io_base.n || io_base.n < IO_BASE_MAX)) {
+		if (i == io_base.n)
+			io_base.n++;
+		io_base.e[i].tid = t->tid;
+		io_base.e[i].age_us = t->usage.age_us;
+		memcpy(io_base.e[i].cat_us, t->cat_us, sizeof(t->cat_us));
+	}
+	pthread_mutex_unlock(&io_base.lock);
+	for (int c = 0; c < LDMS_IO_CAT_COUNT; c++) {
+		cur[c] = t->cat_us[c] > base[c] ? t->cat_us[c] - base[c] : 0;
+		busy += cur[c];
+	}
+	uint64_t wall = t->usage.age_us > base_age ? t->usage.age_us - base_age : 0;
+	ldmsd_buf_printf(b, ",\"ldms_xprt\":{\"Idle\":%" PRIu64, wall > busy ? wall - busy : 0);
+	for (int c = 0; c < LDMS_IO_CAT_COUNT; c++)
+		ldmsd_buf_printf(b, ",\"%s\":%" PRIu64, ldms_io_cat_name(c), cur[c]);
+	ldmsd_buf_append(b, "}}", 2);
+}
+
 int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
+{
+	return thread_stats_json(d, b, 0);
+}
+
+static int thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b, int reset)
 {
 	uint64_t t0 = ldms_monotonic_us();
 	struct ldms_xprt_snapshot snap;
@@ -236,10 +286,7 @@ int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
 		if (t->gathered)
 			ldmsd_buf_printf(b, ",\"sq_sz\":%" PRIu64 ",\"n_eps\":%d", t->sq_sz,
 					 t->n_eps);
-		/* ldms-c does not attribute I/O time to LDMS operations: all of it is
-		 * "Other" */
-		ldmsd_buf_printf(b, ",\"ldms_xprt\":{\"Idle\":%" PRIu64 ",\"Other\":%" PRIu64 "}}",
-				 t->usage.age_us - t->usage.cpu_us, t->usage.cpu_us);
+		io_cats(b, t, reset);
 	}
 	ldmsd_buf_append(b, "]", 1);
 
@@ -270,8 +317,28 @@ int ldmsd_thread_stats_json(struct ldmsd *d, struct ldmsd_buf *b)
  */
 static struct {
 	pthread_mutex_t lock;
-	uint64_t t_us, total, closed;
+	uint64_t t_us, total, closed, connected, rejected, auth_failed;
 } xprt_base = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void op_stats_json(struct ldmsd_buf *b, const struct ldms_xprt_op_stats *o)
+{
+	ldmsd_buf_append(b, ",\"op_stats\":{", 13);
+	for (int op = 0; op < LDMS_XPRT_OP_COUNT; op++, o++) {
+		/* upstream's placeholders for an operation never seen */
+		const char *none = "0.0.0.0:0:0", *type = o->count ? "sock" : "????";
+		ldmsd_buf_printf(b, "%s\"%s\":{\"count\":%" PRIu64 ",\"total_us\":%" PRIu64,
+				 op ? "," : "", ldms_xprt_op_name(op), o->count, o->total_us);
+		ldmsd_buf_printf(b, ",\"min_us\":%" PRIu64 ",\"min_peer\":", o->min_us);
+		ldmsd_buf_json_str(b, o->count && o->min_peer[0] ? o->min_peer : none);
+		ldmsd_buf_printf(
+		    b, ",\"min_peer_type\":\"%s\",\"max_us\":%" PRIu64 ",\"max_peer\":", type,
+		    o->max_us);
+		ldmsd_buf_json_str(b, o->count && o->max_peer[0] ? o->max_peer : none);
+		ldmsd_buf_printf(b, ",\"max_peer_type\":\"%s\",\"mean_us\":%" PRIu64 "}", type,
+				 o->count ? o->total_us / o->count : 0);
+	}
+	ldmsd_buf_append(b, "}", 1);
+}
 
 int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_buf *b)
 {
@@ -312,27 +379,40 @@ int ldmsd_xprt_stats_json(struct ldmsd *d, int level, int reset, struct ldmsd_bu
 				    ? c->connections_total - c->connections_open
 				    : 0;
 	/* rates and duration since the last `xprt_stats reset` (else since start) */
+	struct ldms_xprt_op_stats ops[LDMS_XPRT_OP_COUNT];
+	ldms_xprt_op_stats_get(ops);
 	pthread_mutex_lock(&xprt_base.lock);
-	uint64_t b_t = xprt_base.t_us, b_total = xprt_base.total, b_closed = xprt_base.closed;
+	uint64_t b_t = xprt_base.t_us, b_total = xprt_base.total, b_closed = xprt_base.closed,
+		 b_conn = xprt_base.connected, b_rej = xprt_base.rejected,
+		 b_auth = xprt_base.auth_failed;
 	if (reset) {
 		xprt_base.t_us = snap.uptime_us;
 		xprt_base.total = c->connections_total;
 		xprt_base.closed = closed_total;
+		xprt_base.connected = c->connected_total;
+		xprt_base.rejected = c->rejected_total;
+		xprt_base.auth_failed = c->auth_failed_total;
+		ldms_xprt_op_stats_reset();
 	}
 	pthread_mutex_unlock(&xprt_base.lock);
 	double dur = (double)(snap.uptime_us - b_t) / 1e6;
-	uint64_t n_total = c->connections_total - b_total, n_closed = closed_total - b_closed;
+#define RATE(n) jdbl(dur > 0 ? (double)(n) / dur : 0.0).s
 	/* the engine counts connections of both directions together: the request
-	 * rate covers accepted and initiated ones; reject/auth-failure rates and
-	 * per-operation latencies (op_stats) are not measured by ldms-c */
+	 * rate covers accepted and initiated ones, connect_rate_s those that
+	 * completed authentication */
 	ldmsd_buf_printf(b,
-			 "],\"compute_time_us\":%" PRIu64 ",\"connect_request_rate_s\":%s,"
-			 "\"disconnect_rate_s\":%s,\"xprt_count\":%d,\"connect_count\":%d,"
-			 "\"connecting_count\":%d,\"listen_count\":%d,\"close_count\":%d,"
-			 "\"duration\":%s}",
-			 ldms_monotonic_us() - t0, jdbl(dur > 0 ? (double)n_total / dur : 0.0).s,
-			 jdbl(dur > 0 ? (double)n_closed / dur : 0.0).s, n, n_conn, n_connecting,
-			 n_listen, n_close, jdbl(dur).s);
+			 "],\"compute_time_us\":%" PRIu64 ",\"connect_rate_s\":%s,"
+			 "\"connect_request_rate_s\":%s,\"disconnect_rate_s\":%s,"
+			 "\"reject_rate_s\":%s,\"auth_fail_rate_s\":%s,\"xprt_count\":%d,"
+			 "\"connect_count\":%d,\"connecting_count\":%d,\"listen_count\":%d,"
+			 "\"close_count\":%d,\"duration\":%s",
+			 ldms_monotonic_us() - t0, RATE(c->connected_total - b_conn),
+			 RATE(c->connections_total - b_total), RATE(closed_total - b_closed),
+			 RATE(c->rejected_total - b_rej), RATE(c->auth_failed_total - b_auth), n,
+			 n_conn, n_connecting, n_listen, n_close, jdbl(dur).s);
+#undef RATE
+	op_stats_json(b, ops);
+	ldmsd_buf_append(b, "}", 1);
 	ldms_xprt_snapshot_free(&snap);
 	return b->s ? 0 : -ENOMEM;
 }
@@ -369,6 +449,8 @@ static int plugin_logger_cb(void *arg, const char *name, const char *plugin, con
 	int rc =
 	    ldms_logger_register(h->log_name, !strncmp(type, "store", 5) ? PLUGIN_LOG_DESC_STORE
 									 : PLUGIN_LOG_DESC_SAMPLER);
+	if (rc == -ENOSPC)
+		return 0; /* the table is full: this one just follows the default */
 	if (rc)
 		return rc;
 	if (lp->n == lp->cap) {
@@ -410,6 +492,20 @@ static int loggers_sync(struct ldmsd *d, struct live_plugins *lp)
 		rc = ldmsd_dump_plugins_foreach(d, plugin_logger_cb, lp);
 	live_plugins_free(&tmp);
 	return rc;
+}
+
+/* Upstream 4.5's names of subsystems ldms-c logs under another name, so that an
+ * upstream configuration's `log_level name=` works unchanged. */
+static const char *logger_alias(const char *name)
+{
+	static const char *const map[][2] = {
+	    {"xprt.ldms", "xprt"}, {"xprt.zap", "xprt"},   {"xprt.zap.sock", "xprt"},
+	    {"store", "strgp"},	   {"stream", "ldms.msg"},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(name, map[i][0]))
+			return map[i][1];
+	return name;
 }
 
 static int is_default_logger(const char *name)
@@ -455,11 +551,11 @@ int ldmsd_log_level_apply(struct ldmsd *d, const char *name, const char *regex, 
 				log_test_lines(LDMSD_LOG);
 			return 0;
 		}
-		rc = ldms_logger_mask_set(name, mask);
+		rc = ldms_logger_mask_set(logger_alias(name), mask);
 		if (rc)
 			return ldms_err_set(err, rc, "log_level: logger '%s' not found", name);
 		if (test)
-			log_test_lines(name);
+			log_test_lines(logger_alias(name));
 		return 0;
 	}
 	struct lvl_apply a = {.mask = mask, .test = test};
@@ -555,7 +651,8 @@ static int set_stats_handler(struct ldmsd_req_ctxt *c)
 
 static int thread_stats_handler(struct ldmsd_req_ctxt *c)
 {
-	return json_reply(c, ldmsd_thread_stats_json(c->d, ldmsd_reply_json(c)));
+	return json_reply(c, thread_stats_json(c->d, ldmsd_reply_json(c),
+					       ldmsd_req_attr(c, LDMSD_ATTR_RESET) != NULL));
 }
 
 static int xprt_stats_handler(struct ldmsd_req_ctxt *c)

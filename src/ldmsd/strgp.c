@@ -15,6 +15,7 @@
 #include "ldmsd_agg.h"
 #include "ldmsd_cmd.h"
 #include "ldmsd_plugin_inst.h"
+#include "ldmsd_verbs.h"
 
 /* ---- pure parts ------------------------------------------------------------------------ */
 int ldmsd_strgp_columns(const char *const *set_names, size_t n_set, const char *const *want,
@@ -41,15 +42,7 @@ int ldmsd_strgp_columns(const char *const *set_names, size_t n_set, const char *
 
 static const char *strgp_state_str(enum ldmsd_strgp_state s)
 {
-	switch (s) {
-	case LDMSD_STRGP_STOPPED:
-		return "STOPPED";
-	case LDMSD_STRGP_RUNNING:
-		return "RUNNING";
-	case LDMSD_STRGP_STOPPING:
-		return "STOPPING";
-	}
-	return "UNKNOWN";
+	return ldmsd_cfgobj_run_str((int)s);
 }
 
 /* ---- objects ------------------------------------------------------------------------------- */
@@ -96,7 +89,7 @@ void ldmsd_strgp_put(struct ldmsd_strgp *s)
 		strgp_free(s);
 }
 
-static struct ldmsd_strgp *strgp_find(struct ldmsd *d, const char *name)
+static void *strgp_find(struct ldmsd *d, const char *name)
 {
 	struct ldmsd_strgp *s;
 	if (!d->agg || !name)
@@ -255,8 +248,10 @@ void ldmsd_strgp_store_job(struct ldmsd_strgp *s, struct ldmsd_store_job *j)
 	}
 	const struct ldmsd_plugin *api = ldmsd_plugin_inst_api(s->pi);
 	struct ldmsd_plugin_handle *h = ldmsd_plugin_inst_handle(s->pi);
+	uint64_t t_store = ldms_monotonic_us();
 	ldmsd_plugin_inst_lock(s->pi);
 	rc = api->store ? api->store(h, s->store_ctx, set, &s->policy) : -ENOSYS;
+	uint64_t t_stored = ldms_monotonic_us();
 	if (s->flush_us > 0 && api->store_flush) {
 		uint64_t now = ldms_monotonic_us();
 		if (now - s->last_flush_us >= (uint64_t)s->flush_us) {
@@ -274,6 +269,7 @@ void ldmsd_strgp_store_job(struct ldmsd_strgp *s, struct ldmsd_store_job *j)
 				 s->plugin, ldms_set_instance_name_get(set), strerror(-rc));
 	} else {
 		s->stored++;
+		ldmsd_tstats_store(s, j, t_store, t_stored);
 		if (s->last_store_rc)
 			ldms_log(LDMS_LINFO, LDMSD_STRGP_LOG, "strgp %s: storing works again",
 				 s->name);
@@ -367,27 +363,30 @@ static int strgp_add_handler(struct ldmsd_req_ctxt *c)
 	return 0;
 }
 
-static struct ldmsd_strgp *strgp_checked(struct ldmsd_req_ctxt *c, int need_stopped)
+static enum ldmsd_cfgobj_run strgp_run_state(void *o)
 {
-	struct ldmsd_strgp *s = strgp_find(c->d, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
-	if (!s) {
-		ldmsd_reply_err(c, -ENOENT, "The storage policy specified does not exist.");
-		return NULL;
-	}
-	if (ldmsd_agg_access(c, s->uid, s->gid, s->perm, 2)) {
-		ldmsd_reply_err(c, -EACCES, "Permission denied.");
-		return NULL;
-	}
-	if (need_stopped && s->state != LDMSD_STRGP_STOPPED) {
-		ldmsd_reply_err(c, -EBUSY, "The storage policy is in use.");
-		return NULL;
-	}
-	return s;
+	return (enum ldmsd_cfgobj_run)((const struct ldmsd_strgp *)o)->state;
+}
+
+static const struct ldmsd_cfgobj_kind strgp_kind = {
+    .find = strgp_find,
+    .obj_off = offsetof(struct ldmsd_strgp, obj),
+    .run = strgp_run_state,
+    .noent = "The storage policy specified does not exist.",
+    .eacces = "Permission denied.",
+    .busy = "The storage policy is in use.",
+    .started = "The storage policy is already running.",
+    .stopped = "The storage policy is not running.",
+};
+
+static struct ldmsd_strgp *strgp_checked(struct ldmsd_req_ctxt *c, enum ldmsd_cfgobj_need need)
+{
+	return ldmsd_cfgobj_checked(c, &strgp_kind, ldmsd_req_attr(c, LDMSD_ATTR_NAME), need);
 }
 
 static int strgp_del_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_strgp *s = strgp_checked(c, 1);
+	struct ldmsd_strgp *s = strgp_checked(c, LDMSD_CFGOBJ_IDLE);
 	if (!s)
 		return c->reply->rc;
 	pthread_rwlock_wrlock(&c->d->agg->lock);
@@ -399,31 +398,17 @@ static int strgp_del_handler(struct ldmsd_req_ctxt *c)
 
 static int strgp_prdcr_handler(struct ldmsd_req_ctxt *c)
 {
-	const char *re = ldmsd_req_attr(c, LDMSD_ATTR_REGEX);
-	char msg[300];
-	int rc;
-	struct ldmsd_strgp *s = strgp_checked(c, 1);
+	struct ldmsd_strgp *s = strgp_checked(c, LDMSD_CFGOBJ_IDLE);
 	if (!s)
 		return c->reply->rc;
-	pthread_rwlock_wrlock(&c->d->agg->lock);
-	if (c->req->id == LDMSD_STRGP_PRDCR_ADD_REQ)
-		rc = ldmsd_regex_list_add(&s->prdcr_list, re ? re : "", LDMSD_MATCH_INST, msg,
-					  sizeof(msg));
-	else
-		rc = ldmsd_regex_list_del(&s->prdcr_list, re ? re : "", LDMSD_MATCH_INST);
-	pthread_rwlock_unlock(&c->d->agg->lock);
-	if (rc == -ENOENT)
-		return ldmsd_reply_err(c, rc, "%s: the regular expression '%s' is not in the list",
-				       ldmsd_req_verb(c), re ? re : "");
-	if (rc)
-		return ldmsd_reply_err(c, rc, "%s: %s", ldmsd_req_verb(c), msg);
-	return 0;
+	return ldmsd_cfgobj_regex_edit(c, &s->prdcr_list, c->req->id == LDMSD_STRGP_PRDCR_ADD_REQ,
+				       LDMSD_MATCH_INST, ldmsd_req_attr(c, LDMSD_ATTR_REGEX));
 }
 
 static int strgp_metric_handler(struct ldmsd_req_ctxt *c)
 {
 	const char *m = ldmsd_req_attr(c, LDMSD_ATTR_METRIC);
-	struct ldmsd_strgp *s = strgp_checked(c, 1);
+	struct ldmsd_strgp *s = strgp_checked(c, LDMSD_CFGOBJ_IDLE);
 	size_t i;
 	if (!s)
 		return c->reply->rc;
@@ -455,13 +440,9 @@ static int strgp_metric_handler(struct ldmsd_req_ctxt *c)
 
 static int strgp_start_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_strgp *s = strgp_find(c->d, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
+	struct ldmsd_strgp *s = strgp_checked(c, LDMSD_CFGOBJ_START);
 	if (!s)
-		return ldmsd_reply_err(c, -ENOENT, "The storage policy specified does not exist.");
-	if (ldmsd_agg_access(c, s->uid, s->gid, s->perm, 2))
-		return ldmsd_reply_err(c, -EACCES, "Permission denied.");
-	if (s->state != LDMSD_STRGP_STOPPED)
-		return ldmsd_reply_err(c, -EBUSY, "The storage policy is already running.");
+		return c->reply->rc;
 	if (s->decomp)
 		return ldmsd_reply_err(c, -ENOTSUP,
 				       "strgp_start %s: decomposition is not supported by ldms-c "
@@ -526,11 +507,9 @@ static void strgp_stop_one(struct ldmsd *d, struct ldmsd_strgp *s)
 
 static int strgp_stop_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_strgp *s = strgp_checked(c, 0);
+	struct ldmsd_strgp *s = strgp_checked(c, LDMSD_CFGOBJ_STOP);
 	if (!s)
 		return c->reply->rc;
-	if (s->state != LDMSD_STRGP_RUNNING)
-		return ldmsd_reply_err(c, -EBUSY, "The storage policy is not running.");
 	strgp_stop_one(c->d, s);
 	return 0;
 }
@@ -585,15 +564,12 @@ static void strgp_json(struct ldmsd_buf *j, struct ldmsd_strgp *s)
 static int strgp_status_handler(struct ldmsd_req_ctxt *c)
 {
 	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_buf *j = ldmsd_reply_json(c);
+	struct ldmsd_buf *j = ldmsd_cfgobj_status_open(c, &strgp_kind, name);
 	struct ldmsd_strgp *s;
 	int n = 0;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	if (name && *name && !strgp_find(c->d, name))
-		return ldmsd_reply_err(c, -ENOENT, "The storage policy specified does not exist.");
-	ldmsd_buf_append(j, "[", 1);
+	if (!j)
+		return c->reply->rc;
+	struct ldmsd_agg *a = c->d->agg;
 	TAILQ_FOREACH(s, &a->strgps, link)
 	{
 		if (name && *name && strcmp(name, s->name))

@@ -15,6 +15,7 @@
 #include "ldmsd_agg.h"
 #include "ldmsd_cmd.h"
 #include "ldmsd_sched.h"
+#include "ldmsd_verbs.h"
 
 struct ldmsd_updtr_hint_task {
 	struct ldmsd_updtr_hint_task *next;
@@ -42,15 +43,7 @@ void ldmsd_updtr_auto_schedule(int64_t hint_interval, int64_t hint_offset, int64
 
 static const char *updtr_state_str(enum ldmsd_updtr_state s)
 {
-	switch (s) {
-	case LDMSD_UPDTR_STOPPED:
-		return "STOPPED";
-	case LDMSD_UPDTR_RUNNING:
-		return "RUNNING";
-	case LDMSD_UPDTR_STOPPING:
-		return "STOPPING";
-	}
-	return "UNKNOWN";
+	return ldmsd_cfgobj_run_str((int)s);
 }
 
 static const char *updtr_mode_str(const struct ldmsd_updtr *u)
@@ -165,7 +158,7 @@ static void updtr_free(struct ldmsd_updtr *u)
 	free(u);
 }
 
-static struct ldmsd_updtr *updtr_find(struct ldmsd *d, const char *name)
+static void *updtr_find(struct ldmsd *d, const char *name)
 {
 	struct ldmsd_updtr *u;
 	if (!d->agg || !name)
@@ -258,27 +251,30 @@ static int updtr_add_handler(struct ldmsd_req_ctxt *c)
 	return 0;
 }
 
-static struct ldmsd_updtr *updtr_checked(struct ldmsd_req_ctxt *c, int need_stopped)
+static enum ldmsd_cfgobj_run updtr_run_state(void *o)
 {
-	struct ldmsd_updtr *u = updtr_find(c->d, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
-	if (!u) {
-		ldmsd_reply_err(c, -ENOENT, "The updater specified does not exist.");
-		return NULL;
-	}
-	if (ldmsd_agg_access(c, u->uid, u->gid, u->perm, 2)) {
-		ldmsd_reply_err(c, -EACCES, "Permission denied.");
-		return NULL;
-	}
-	if (need_stopped && u->state != LDMSD_UPDTR_STOPPED) {
-		ldmsd_reply_err(c, -EBUSY, "The updater is in use.");
-		return NULL;
-	}
-	return u;
+	return (enum ldmsd_cfgobj_run)((const struct ldmsd_updtr *)o)->state;
+}
+
+static const struct ldmsd_cfgobj_kind updtr_kind = {
+    .find = updtr_find,
+    .obj_off = offsetof(struct ldmsd_updtr, obj),
+    .run = updtr_run_state,
+    .noent = "The updater specified does not exist.",
+    .eacces = "Permission denied.",
+    .busy = "The updater is in use.",
+    .started = "The updater is already running.",
+    .stopped = "The updater is already stopped.",
+};
+
+static struct ldmsd_updtr *updtr_checked(struct ldmsd_req_ctxt *c, enum ldmsd_cfgobj_need need)
+{
+	return ldmsd_cfgobj_checked(c, &updtr_kind, ldmsd_req_attr(c, LDMSD_ATTR_NAME), need);
 }
 
 static int updtr_del_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_updtr *u = updtr_checked(c, 1);
+	struct ldmsd_updtr *u = updtr_checked(c, LDMSD_CFGOBJ_IDLE);
 	if (!u)
 		return c->reply->rc;
 	pthread_rwlock_wrlock(&c->d->agg->lock);
@@ -309,37 +305,21 @@ static int updtr_list_handler(struct ldmsd_req_ctxt *c)
 	int is_add = id == LDMSD_UPDTR_MATCH_ADD_REQ || id == LDMSD_UPDTR_PRDCR_ADD_REQ;
 	const char *re = ldmsd_req_attr(c, LDMSD_ATTR_REGEX);
 	enum ldmsd_match_sel sel = LDMSD_MATCH_INST;
-	char msg[300];
 	int rc;
 	if (is_match && (rc = match_sel(c, &sel)))
 		return rc;
-	struct ldmsd_updtr *u = updtr_checked(c, 1);
+	struct ldmsd_updtr *u = updtr_checked(c, LDMSD_CFGOBJ_IDLE);
 	if (!u)
 		return c->reply->rc;
-	struct ldmsd_regex_list *l = is_match ? &u->match_list : &u->prdcr_list;
-	pthread_rwlock_wrlock(&c->d->agg->lock);
-	if (is_add)
-		rc = ldmsd_regex_list_add(l, re ? re : "", sel, msg, sizeof(msg));
-	else
-		rc = ldmsd_regex_list_del(l, re ? re : "", sel);
-	pthread_rwlock_unlock(&c->d->agg->lock);
-	if (rc == -ENOENT)
-		return ldmsd_reply_err(c, rc, "%s: the regular expression '%s' is not in the list",
-				       ldmsd_req_verb(c), re ? re : "");
-	if (rc)
-		return ldmsd_reply_err(c, rc, "%s: %s", ldmsd_req_verb(c), msg);
-	return 0;
+	return ldmsd_cfgobj_regex_edit(c, is_match ? &u->match_list : &u->prdcr_list, is_add, sel,
+				       re);
 }
 
 static int updtr_start_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_updtr *u = updtr_find(c->d, ldmsd_req_attr(c, LDMSD_ATTR_NAME));
+	struct ldmsd_updtr *u = updtr_checked(c, LDMSD_CFGOBJ_START);
 	if (!u)
-		return ldmsd_reply_err(c, -ENOENT, "The updater specified does not exist.");
-	if (ldmsd_agg_access(c, u->uid, u->gid, u->perm, 2))
-		return ldmsd_reply_err(c, -EACCES, "Permission denied.");
-	if (u->state != LDMSD_UPDTR_STOPPED)
-		return ldmsd_reply_err(c, -EBUSY, "The updater is already running.");
+		return c->reply->rc;
 	int64_t interval = u->interval_us, offset = u->offset_us;
 	int sync = u->sync, auto_iv = u->auto_interval;
 	const char *ov = ldmsd_req_attr(c, LDMSD_ATTR_OFFSET);
@@ -396,11 +376,9 @@ static void updtr_stop_one(struct ldmsd *d, struct ldmsd_updtr *u)
 
 static int updtr_stop_handler(struct ldmsd_req_ctxt *c)
 {
-	struct ldmsd_updtr *u = updtr_checked(c, 0);
+	struct ldmsd_updtr *u = updtr_checked(c, LDMSD_CFGOBJ_STOP);
 	if (!u)
 		return c->reply->rc;
-	if (u->state != LDMSD_UPDTR_RUNNING)
-		return ldmsd_reply_err(c, -EBUSY, "The updater is already stopped.");
 	updtr_stop_one(c->d, u);
 	return 0;
 }
@@ -444,19 +422,16 @@ static int updtr_status_handler(struct ldmsd_req_ctxt *c)
 	const char *sm = ldmsd_req_attr(c, LDMSD_ATTR_SUMMARY);
 	const char *rs = ldmsd_req_attr(c, LDMSD_ATTR_RESET);
 	int summary = 0, reset = 0;
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_buf *j = ldmsd_reply_json(c);
-	struct ldmsd_updtr *u;
-	int n = 0;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
 	if (sm && *sm && ldms_parse_bool(sm, &summary))
 		summary = 0;
 	if (rs && *rs && ldms_parse_bool(rs, &reset))
 		reset = 0;
-	if (name && *name && !updtr_find(c->d, name))
-		return ldmsd_reply_err(c, -ENOENT, "The updater specified does not exist.");
-	ldmsd_buf_append(j, "[", 1);
+	struct ldmsd_buf *j = ldmsd_cfgobj_status_open(c, &updtr_kind, name);
+	struct ldmsd_updtr *u;
+	int n = 0;
+	if (!j)
+		return c->reply->rc;
+	struct ldmsd_agg *a = c->d->agg;
 	TAILQ_FOREACH(u, &a->updtrs, link)
 	{
 		if (name && *name && strcmp(name, u->name))
@@ -476,15 +451,12 @@ static int updtr_status_handler(struct ldmsd_req_ctxt *c)
 static int updtr_match_list_handler(struct ldmsd_req_ctxt *c)
 {
 	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
-	struct ldmsd_buf *j = ldmsd_reply_json(c);
+	struct ldmsd_buf *j = ldmsd_cfgobj_status_open(c, &updtr_kind, name);
 	struct ldmsd_updtr *u;
 	int n = 0;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	if (name && *name && !updtr_find(c->d, name))
-		return ldmsd_reply_err(c, -ENOENT, "The updater specified does not exist.");
-	ldmsd_buf_append(j, "[", 1);
+	if (!j)
+		return c->reply->rc;
+	struct ldmsd_agg *a = c->d->agg;
 	TAILQ_FOREACH(u, &a->updtrs, link)
 	{
 		struct ldmsd_regex_ent *e;
@@ -550,3 +522,18 @@ const struct ldmsd_cmd_def ldmsd_updtr_cmds[] = {
     {"updtr_match_list", updtr_match_list_handler, 0, ATTRS({"name", 0})},
     {NULL, NULL, 0, NULL},
 };
+
+/* updtr_task (verbs_tstats.c): the set hints served by u's auto_interval tasks */
+size_t ldmsd_updtr_hint_schedules(struct ldmsd_updtr *u, int64_t *interval_us, int64_t *offset_us,
+				  size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&u->hint_lock);
+	for (struct ldmsd_updtr_hint_task *h = u->hints; h; h = h->next, n++)
+		if (n < max) {
+			interval_us[n] = h->hint_interval;
+			offset_us[n] = h->hint_offset;
+		}
+	pthread_mutex_unlock(&u->hint_lock);
+	return n;
+}

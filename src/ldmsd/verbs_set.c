@@ -342,6 +342,7 @@ void ldmsd_verbs_shutdown(struct ldmsd *d)
 {
 	oneshots_reap(d, 1);
 	ldmsd_verbs_stream_shutdown(d);
+	ldmsd_tstats_forget(d);
 }
 
 #define ATTRS(...) ((const struct ldmsd_attr_spec[]){__VA_ARGS__, {NULL, 0}})

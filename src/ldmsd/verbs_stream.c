@@ -72,6 +72,24 @@ static void lcount_add(struct lcount *c, uint64_t bytes)
 	c->bytes += bytes;
 }
 
+/* The publish counters of tag (created empty), st_lock held. */
+static struct pub_ent *pub_get(struct stream_state *st, const char *tag)
+{
+	struct pub_ent *p;
+	for (p = st ? st->pubs : NULL; p && strcmp(p->tag, tag); p = p->next)
+		;
+	if (st && !p && (p = calloc(1, sizeof(*p)))) {
+		p->tag = strdup(tag);
+		if (!p->tag) {
+			free(p);
+			return NULL;
+		}
+		p->next = st->pubs;
+		st->pubs = p;
+	}
+	return p;
+}
+
 /* ---- publish -------------------------------------------------------------------------- */
 static int publish_handler(struct ldmsd_req_ctxt *c)
 {
@@ -105,25 +123,26 @@ static int publish_handler(struct ldmsd_req_ctxt *c)
 	if (rc)
 		return ldmsd_reply_err(c, rc, "%s: %s", ldmsd_req_verb(c), strerror(-rc));
 	pthread_mutex_lock(&st_lock);
-	struct stream_state *st = state_of(c->d, 1);
-	struct pub_ent *p = NULL;
-	for (p = st ? st->pubs : NULL; p && strcmp(p->tag, tag); p = p->next)
-		;
-	if (st && !p && (p = calloc(1, sizeof(*p)))) {
-		p->tag = strdup(tag);
-		if (!p->tag) {
-			free(p);
-			p = NULL;
-		} else {
-			p->next = st->pubs;
-			st->pubs = p;
-		}
-	}
+	struct pub_ent *p = pub_get(state_of(c->d, 1), tag);
 	if (p)
 		lcount_add(&p->c, len);
 	pthread_mutex_unlock(&st_lock);
 	ldmsd_reply_msg(c, "ACK");
 	return 0;
+}
+
+/* 4.5's stream_new declares a stream before anything is published: it is listed
+ * by stream_status from then on. */
+static int stream_new_handler(struct ldmsd_req_ctxt *c)
+{
+	const char *tag = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
+	if (!*tag)
+		return ldmsd_reply_err(c, -EINVAL,
+				       "stream_new: attribute 'name' (the stream) is empty");
+	pthread_mutex_lock(&st_lock);
+	struct pub_ent *p = pub_get(state_of(c->d, 1), tag);
+	pthread_mutex_unlock(&st_lock);
+	return p ? 0 : ldmsd_reply_err(c, -ENOMEM, "out of memory");
 }
 
 /* ---- subscribe / unsubscribe -------------------------------------------------------------- */
@@ -414,6 +433,15 @@ static int stream_status_handler(struct ldmsd_req_ctxt *c)
 static int stream_client_dump_handler(struct ldmsd_req_ctxt *c)
 {
 	char *json = NULL;
+	struct lsub *dead = NULL;
+
+	/* subscriptions of connections that ended are not listed */
+	pthread_mutex_lock(&st_lock);
+	struct stream_state *st = state_of(c->d, 0);
+	if (st)
+		dead = lsub_take_dead(st);
+	pthread_mutex_unlock(&st_lock);
+	lsub_free_list(dead);
 	int rc = ldms_msg_client_stats_json(0, &json);
 	if (rc)
 		return ldmsd_reply_err(c, rc, "stream_client_dump: %s",
@@ -429,6 +457,7 @@ static int stream_client_dump_handler(struct ldmsd_req_ctxt *c)
 
 const struct ldmsd_cmd_def ldmsd_verbs_stream_cmds[] = {
     {"publish", publish_handler, 0, ATTRS({"name", REQ}, {"string", 0}, {"json", 0}, {"type", 0})},
+    {"stream_new", stream_new_handler, 0, ATTRS({"name", REQ})},
     {"subscribe", subscribe_handler, 0, ATTRS({"name", REQ})},
     {"unsubscribe", unsubscribe_handler, 0, ATTRS({"name", REQ})},
     {"stream_status", stream_status_handler, 0,

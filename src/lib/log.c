@@ -436,6 +436,8 @@ void ldms_log(int level, const char *logger, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!ldms_logger_enabled(logger, level))
+		return;
 	va_start(ap, fmt);
 	ldms_vlog(level, logger, fmt, ap);
 	va_end(ap);

@@ -269,6 +269,7 @@ static void frame_task_run(void *arg)
 {
 	struct frame_task *t = arg;
 
+	xprt_io_cat(LDMS_IO_CAT_SEND);
 	if (xprt_push_check(t->x) == 0)
 		xprt_write(t->x, t->buf, t->len);
 	ldms_xprt_put(t->x);
@@ -387,9 +388,11 @@ static void hs_timer_stop(struct ldms_xprt *x)
 static void hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ldms_xprt *x = arg;
+	int saved;
 
 	if (x->state == XS_CONNECTED || x->state == XS_CLOSED)
 		return;
+	saved = xprt_io_enter(LDMS_IO_CAT_DISCONNECTING);
 	if (!x->active)
 		ldms_log(LDMS_LWARN, XPRT_LOG,
 			 "%s: no complete LDMS handshake and authentication within %.3g s: "
@@ -397,6 +400,7 @@ static void hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 			 x->peer_str, atomic_load(&hs_timeout));
 	xprt_close_now(x, ETIMEDOUT, "no complete LDMS handshake within %.3g s",
 		       atomic_load(&hs_timeout));
+	xprt_io_leave(saved);
 }
 
 /* io thread, once the socket exists */
@@ -477,6 +481,7 @@ static void close_task(void *arg)
 {
 	struct ldms_xprt *x = arg;
 
+	xprt_io_cat(LDMS_IO_CAT_DISCONNECTING);
 	if (x->state == XS_INIT || x->state == XS_CLOSED) {
 		/* nothing to do */
 	} else if (x->bev && !x->flush_close &&
@@ -721,15 +726,56 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* thread_stats category of a received LDMS command */
+static int recv_cat(uint32_t cmd)
+{
+	switch (cmd) {
+	case LDMS_CMD_AUTH_MSG:
+		return LDMS_IO_CAT_AUTH;
+	case LDMS_CMD_SEND_MSG:
+		return LDMS_IO_CAT_RECV;
+	case LDMS_CMD_DIR:
+	case LDMS_CMD_DIR_CANCEL:
+		return LDMS_IO_CAT_DIR_REQ;
+	case LDMS_CMD_DIR_REPLY:
+	case LDMS_CMD_DIR_UPDATE_REPLY:
+	case LDMS_CMD_DIR_CANCEL_REPLY:
+		return LDMS_IO_CAT_DIR_REP;
+	case LDMS_CMD_LOOKUP:
+		return LDMS_IO_CAT_LOOKUP_REQ;
+	case LDMS_CMD_LOOKUP_REPLY:
+		return LDMS_IO_CAT_LOOKUP_REP;
+	case LDMS_CMD_SET_DELETE:
+		return LDMS_IO_CAT_SET_DELETE_REQ;
+	case LDMS_CMD_SET_DELETE_REPLY:
+		return LDMS_IO_CAT_SET_DELETE_REP;
+	case LDMS_CMD_CANCEL_PUSH:
+	case LDMS_CMD_PUSH_REPLY:
+		return LDMS_IO_CAT_PUSH_REP;
+	case LDMS_CMD_MSG:
+		return LDMS_IO_CAT_MSG_DATA;
+	case LDMS_CMD_MSG_SUB:
+	case LDMS_CMD_MSG_UNSUB:
+	case LDMS_CMD_MSG_SUB_REPLY:
+	case LDMS_CMD_MSG_UNSUB_REPLY:
+		return LDMS_IO_CAT_MSG_CLIENT;
+	default:
+		return LDMS_IO_CAT_OTHER;
+	}
+}
+
 static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 {
 	struct ldms_msg m;
 	xprt_cmd_handler_t h;
+	uint64_t t0;
+	int op;
 
 	if (ldms_msg_decode(data, len, &m)) {
 		xprt_close_now(x, EPROTO, "malformed LDMS message from %s", x->peer_str);
 		return;
 	}
+	xprt_io_cat(recv_cat(m.cmd));
 	if (x->state == XS_AUTH) {
 		if (m.cmd == LDMS_CMD_AUTH_MSG)
 			auth_recv(x, &m);
@@ -743,8 +789,10 @@ static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 	case LDMS_CMD_AUTH_MSG:
 		break;
 	case LDMS_CMD_SEND_MSG:
+		t0 = ldms_monotonic_us();
 		xprt_deliver(x, LDMS_XPRT_EVENT_RECV, (const char *)m.u.send.data, m.u.send.len,
 			     NULL);
+		xprt_op_record(LDMS_XPRT_OP_RECV, ldms_monotonic_us() - t0, x);
 		break;
 	case LDMS_CMD_DIR:
 	case LDMS_CMD_DIR_CANCEL:
@@ -758,7 +806,9 @@ static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 		xprt_push_cancel_recv(x, &m);
 		break;
 	case LDMS_CMD_PUSH_REPLY:
+		t0 = ldms_monotonic_us();
 		xprt_push_reply_recv(x, &m);
+		xprt_op_record(LDMS_XPRT_OP_PUBLISH, ldms_monotonic_us() - t0, x);
 		break;
 	case LDMS_CMD_DIR_REPLY:
 	case LDMS_CMD_DIR_UPDATE_REPLY:
@@ -770,9 +820,16 @@ static void recv_ldms(struct ldms_xprt *x, const uint8_t *data, size_t len)
 		break;
 	default:
 		h = cmd_handler_get(m.cmd);
+		op = m.cmd == LDMS_CMD_MSG	   ? LDMS_XPRT_OP_MSG_PUBLISH
+		     : m.cmd == LDMS_CMD_MSG_SUB   ? LDMS_XPRT_OP_MSG_SUBSCRIBE
+		     : m.cmd == LDMS_CMD_MSG_UNSUB ? LDMS_XPRT_OP_MSG_UNSUBSCRIBE
+						   : -1;
+		t0 = op >= 0 ? ldms_monotonic_us() : 0;
 		if (h)
 			h(x, &m);
-		else
+		if (h && op >= 0)
+			xprt_op_record(op, ldms_monotonic_us() - t0, x);
+		if (!h)
 			ldms_log(LDMS_LDEBUG, XPRT_LOG, "%s: ignored LDMS command %#x", x->peer_str,
 				 m.cmd);
 		break;
@@ -783,6 +840,12 @@ static void dispatch(struct ldms_xprt *x, const struct zap_frame *f)
 {
 	uint16_t t = f->hdr.type;
 
+	if (x->state == XS_WAIT_CONNECT || x->state == XS_WAIT_ACK || x->state == XS_WAIT_ACCEPT)
+		xprt_io_cat(LDMS_IO_CAT_CONNECTING);
+	else if (t == ZAP_MSG_READ_REQ)
+		xprt_io_cat(LDMS_IO_CAT_UPDATE_REQ);
+	else if (t == ZAP_MSG_RENDEZVOUS)
+		xprt_io_cat(LDMS_IO_CAT_LOOKUP_REP); /* push registrations re-label */
 	switch (x->state) {
 	case XS_WAIT_CONNECT:
 		if (t == ZAP_MSG_CONNECT)
@@ -848,6 +911,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct zap_hdr h;
 	struct zap_frame f;
 	size_t avail;
+	int rc, saved = xprt_io_enter(LDMS_IO_CAT_ZAP);
 
 	ldms_xprt_get(x);
 	while (x->state != XS_CLOSED && !x->flush_close) {
@@ -889,7 +953,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
 				break;
 			evbuffer_drain(in, ZAP_READ_RESP_HDR);
 			xprt_stat_add(XSTAT_RX, h.len);
-			if (xprt_client_read_resp(x, &f, in)) {
+			xprt_io_cat(LDMS_IO_CAT_UPDATE_COMPLETE);
+			rc = xprt_client_read_resp(x, &f, in);
+			xprt_io_cat(LDMS_IO_CAT_ZAP);
+			if (rc) {
 				xprt_close_now(x, EPROTO, "bad READ_RESP from %s", x->peer_str);
 				break;
 			}
@@ -914,6 +981,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		dispatch(x, &f);
+		xprt_io_cat(LDMS_IO_CAT_ZAP);
 	}
 	/* large scratch buffers are not kept around between frames */
 	if (x->rbuf_cap > 65536) {
@@ -922,14 +990,17 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		x->rbuf_cap = 0;
 	}
 	ldms_xprt_put(x);
+	xprt_io_leave(saved);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct ldms_xprt *x = arg;
+	int saved;
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
+	saved = xprt_io_enter(x->flush_close ? LDMS_IO_CAT_DISCONNECTING : LDMS_IO_CAT_ZAP);
 	if (x->flush_close) {
 		xprt_close_now(x, x->close_err, NULL);
 	} else if (x->rd_paused && x->state != XS_CLOSED) {
@@ -937,6 +1008,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		bufferevent_enable(bev, EV_READ);
 		read_cb(bev, x); /* frames already buffered */
 	}
+	xprt_io_leave(saved);
 }
 
 static void sock_opts(struct ldms_xprt *x)
@@ -949,9 +1021,8 @@ static void sock_opts(struct ldms_xprt *x)
 	getsockname(fd, (struct sockaddr *)&x->local_sa, &x->local_len);
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+static void event_cb_run(struct ldms_xprt *x, short what)
 {
-	struct ldms_xprt *x = arg;
 	struct ldms_conn_msg m;
 	uint8_t cm[LDMS_CONN_MSG_RAIL_LEN], buf[ZAP_CONNECT_HDR + LDMS_CONN_MSG_RAIL_LEN];
 	int n, err;
@@ -985,12 +1056,22 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	int saved = xprt_io_enter((what & BEV_EVENT_CONNECTED) ? LDMS_IO_CAT_CONNECTING
+							       : LDMS_IO_CAT_DISCONNECTING);
+
+	event_cb_run(arg, what);
+	xprt_io_leave(saved);
+}
+
 /* ---- active side -------------------------------------------------------------------- */
 
 static void connect_task(void *arg)
 {
 	struct ldms_xprt *x = arg;
 
+	xprt_io_cat(LDMS_IO_CAT_CONNECTING);
 	if (x->state != XS_CONNECTING) { /* closed before we ran */
 		ldms_xprt_put(x);
 		return;
@@ -1063,6 +1144,7 @@ static void accept_task(void *arg)
 {
 	struct ldms_xprt *x = arg;
 
+	xprt_io_cat(LDMS_IO_CAT_CONNECTING);
 	x->bev = bufferevent_socket_new(x->io->base, x->accept_fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!x->bev) {
 		ldms_xprt_put(x); /* app reference; xprt_free closes the fd */
@@ -1080,10 +1162,20 @@ static void accept_task(void *arg)
 	hs_timer_start(x);
 }
 
+static void accept_one(struct ldms_listener *l, evutil_socket_t fd, struct sockaddr *sa, int salen);
+
 static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
 	struct ldms_listener *l = arg;
+	int saved = xprt_io_enter(LDMS_IO_CAT_CONNECTING);
+
+	accept_one(l, fd, sa, salen);
+	xprt_io_leave(saved);
+}
+
+static void accept_one(struct ldms_listener *l, evutil_socket_t fd, struct sockaddr *sa, int salen)
+{
 	struct xprt_peer_key key;
 	struct ldms_xprt *x;
 

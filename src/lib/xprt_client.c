@@ -21,6 +21,7 @@ struct xread {
 struct xlookup {
 	struct xlookup *next;
 	uint64_t id;
+	uint64_t t0_us; /* ldms_xprt_lookup() called (op_stats) */
 	ldms_lookup_cb_t cb;
 	void *arg;
 };
@@ -28,6 +29,7 @@ struct xlookup {
 struct xdir {
 	struct xdir *next;
 	uint64_t id;
+	uint64_t t0_us; /* request sent (op_stats DIR_REQ) */
 	ldms_dir_cb_t cb;
 	void *arg;
 	uint32_t flags;
@@ -58,6 +60,7 @@ struct rset {
 	uint64_t rd_gn;
 	ldms_update_cb_t cb;
 	void *cb_arg;
+	uint64_t upd_t0_us; /* ldms_xprt_update() called (op_stats) */
 };
 
 /* Guards the set -> rset link and rset->attached/updating across threads. */
@@ -135,7 +138,9 @@ static void update_done(struct rset *rs, int rc)
 	rs->updating = 0;
 	rs->stage = RS_IDLE;
 	freeit = !rs->attached;
+	uint64_t t0 = rs->upd_t0_us;
 	pthread_mutex_unlock(&rset_lock);
+	xprt_op_record(LDMS_XPRT_OP_UPDATE, ldms_monotonic_us() - t0, x);
 	if (cb)
 		cb(x, set, rc, arg);
 	if (freeit)
@@ -195,6 +200,7 @@ static void update_task(void *arg)
 	uint32_t local;
 	int rc;
 
+	xprt_io_cat(LDMS_IO_CAT_UPDATE_REQ);
 	if (!rs->meta_valid) {
 		rc = read_all(rs);
 	} else {
@@ -265,6 +271,7 @@ int ldms_xprt_update(ldms_set_t s, ldms_update_cb_t cb, void *cb_arg)
 		return -ENOTCONN;
 	}
 	rs->updating = 1;
+	rs->upd_t0_us = ldms_monotonic_us();
 	rs->cb = cb;
 	rs->cb_arg = cb_arg;
 	rs->retries = 0;
@@ -387,6 +394,7 @@ static void lookup_task_run(void *arg)
 	uint8_t buf[LDMS_REQ_HDR_LEN + 8 + LDMS_LOOKUP_PATH_MAX];
 	int n;
 
+	xprt_io_cat(LDMS_IO_CAT_LOOKUP_REQ);
 	if (x->state != XS_CONNECTED) {
 		t->lk->cb(x, -ENOTCONN, 0, NULL, t->lk->arg);
 		free(t->lk);
@@ -425,6 +433,7 @@ int ldms_xprt_lookup(ldms_t x, const char *name, uint32_t flags, ldms_lookup_cb_
 	}
 	t->lk->cb = cb;
 	t->lk->arg = cb_arg;
+	t->lk->t0_us = ldms_monotonic_us();
 	t->flags = flags;
 	memcpy(t->name, name, n);
 	t->x = ldms_xprt_get(x);
@@ -524,6 +533,7 @@ void xprt_client_rendezvous(struct ldms_xprt *x, const struct zap_frame *f)
 	int rc;
 
 	if (f->data_len >= 12 && wire_get_be32(f->data + 8) == LDMS_RDV_PUSH) {
+		xprt_io_cat(LDMS_IO_CAT_PUSH_REQ);
 		xprt_push_rdv_recv(x, f); /* a peer registers for pushes of our set */
 		return;
 	}
@@ -539,6 +549,8 @@ void xprt_client_rendezvous(struct ldms_xprt *x, const struct zap_frame *f)
 		return;
 	}
 	rc = mirror_get(x, &r, f, &rs);
+	if (!r.more) /* before the callback: it may look at the figures */
+		xprt_op_record(LDMS_XPRT_OP_LOOKUP, ldms_monotonic_us() - lk->t0_us, x);
 	if (rc) {
 		ldms_log(LDMS_LERROR, XPRT_LOG, "%s: lookup of '%s' failed: %s", x->peer_str,
 			 xprt_printable(r.instance, name, sizeof(name)), strerror(-rc));
@@ -572,6 +584,7 @@ static void dir_task_run(void *arg)
 	uint8_t buf[LDMS_REQ_HDR_LEN + 4];
 	int n;
 
+	xprt_io_cat(LDMS_IO_CAT_DIR_REQ);
 	if (t->cancel) {
 		for (pp = &x->dirs; *pp;) {
 			d = *pp;
@@ -593,6 +606,7 @@ static void dir_task_run(void *arg)
 		t->cb(x, -ENOMEM, NULL, t->arg);
 	} else {
 		d->id = x->next_id++;
+		d->t0_us = ldms_monotonic_us();
 		d->cb = t->cb;
 		d->arg = t->arg;
 		d->flags = t->flags & LDMS_DIR_F_NOTIFY;
@@ -685,8 +699,10 @@ static void client_dir_reply(struct ldms_xprt *x, const struct ldms_msg *m)
 		dir->type = update ? (enum ldms_dir_type)m->u.dir_reply.type : LDMS_DIR_LIST;
 		dir->more = update ? 0 : m->u.dir_reply.more != 0;
 	}
-	if (!update && (rc || !dir->more))
+	if (!update && (rc || !dir->more) && !d->list_done) {
 		d->list_done = 1;
+		xprt_op_record(LDMS_XPRT_OP_DIR_REQ, ldms_monotonic_us() - d->t0_us, x);
+	}
 	d->cb(x, rc, dir, d->arg);
 	if (d->list_done && !(d->flags & LDMS_DIR_F_NOTIFY))
 		dir_remove(x, d);
@@ -856,13 +872,17 @@ void xprt_client_recv(struct ldms_xprt *x, const struct ldms_msg *m)
 	case LDMS_CMD_LOOKUP_REPLY:
 		lk = lookup_take(x, m->xid, 1);
 		if (lk) {
+			xprt_op_record(LDMS_XPRT_OP_LOOKUP, ldms_monotonic_us() - lk->t0_us, x);
 			lk->cb(x, m->rc ? -(int)m->rc : -ENOENT, 0, NULL, lk->arg);
 			free(lk);
 		}
 		break;
-	case LDMS_CMD_SET_DELETE:
+	case LDMS_CMD_SET_DELETE: {
+		uint64_t t0 = ldms_monotonic_us();
 		client_set_delete(x, m);
+		xprt_op_record(LDMS_XPRT_OP_SET_DELETE, ldms_monotonic_us() - t0, x);
 		break;
+	}
 	default: /* DIR_CANCEL_REPLY, REQ_NOTIFY_REPLY */
 		break;
 	}

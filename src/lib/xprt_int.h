@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 
 #include "ldms/ldms_xprt.h"
+#include "ldms/ldms_xprt_stats.h"
 #include "ldms_auth.h"
 #include "ldms_proto.h"
 #include "zap_wire.h"
@@ -37,6 +38,7 @@ struct io_thread {
 	struct xtask *head, *tail;
 	int stopping;
 	int idx;
+	atomic_uint_fast64_t cat_us[LDMS_IO_CAT_COUNT]; /* written by the thread only */
 };
 
 /* Runs fn(arg) on io's loop (FIFO per poster). -ESHUTDOWN if the engine is down
@@ -45,6 +47,17 @@ int xprt_post(struct io_thread *io, void (*fn)(void *), void *arg);
 struct io_thread *xprt_io_pick(void);
 struct io_thread *xprt_io_get(int idx);
 int xprt_on_io_thread(struct io_thread *io); /* io NULL: any I/O thread */
+struct io_thread *xprt_io_current(void);     /* NULL off the I/O threads */
+
+/* xprt_stats.c: I/O-thread time per category (enum ldms_io_cat). A callback
+ * brackets its work with enter/leave; xprt_io_cat() re-labels the time from now
+ * on (a frame's handler). No-ops off the I/O threads. */
+int xprt_io_enter(int cat); /* returns what leave restores */
+void xprt_io_cat(int cat);
+void xprt_io_leave(int saved);
+/* One completed operation (enum ldms_xprt_op) that took us, with x's peer (x may be
+ * NULL). Lock-free; any thread. */
+void xprt_op_record(int op, uint64_t us, const struct ldms_xprt *x);
 uint32_t xprt_next_zap_xid(void);
 
 /* ---- endpoints ---------------------------------------------------------------------- */

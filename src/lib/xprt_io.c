@@ -25,10 +25,16 @@ static struct {
 
 static __thread struct io_thread *cur_io;
 
+struct io_thread *xprt_io_current(void)
+{
+	return cur_io;
+}
+
 static void io_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct io_thread *io = arg;
 	struct xtask *t;
+	int saved;
 
 	for (;;) {
 		pthread_mutex_lock(&io->lock);
@@ -41,7 +47,9 @@ static void io_wake_cb(evutil_socket_t fd, short what, void *arg)
 		pthread_mutex_unlock(&io->lock);
 		if (!t)
 			break;
+		saved = xprt_io_enter(LDMS_IO_CAT_OTHER); /* tasks re-label themselves */
 		t->fn(t->arg);
+		xprt_io_leave(saved);
 		free(t);
 	}
 }

@@ -512,9 +512,12 @@ void xprt_server_read_req(struct ldms_xprt *x, const struct zap_frame *f)
 
 void xprt_server_recv(struct ldms_xprt *x, const struct ldms_msg *m, uint64_t recv_us)
 {
+	uint64_t t0 = m->cmd == LDMS_CMD_DIR ? ldms_monotonic_us() : 0;
+
 	switch (m->cmd) {
 	case LDMS_CMD_DIR:
 		server_dir(x, m);
+		xprt_op_record(LDMS_XPRT_OP_DIR_REP, ldms_monotonic_us() - t0, x);
 		break;
 	case LDMS_CMD_DIR_CANCEL:
 		pthread_mutex_lock(&x->lock);

@@ -276,6 +276,8 @@ int ldms_xprt_snapshot_get(struct ldms_xprt_snapshot *s, int timeout_ms)
 			continue;
 		ti->pthread_id = (uint64_t)io->th;
 		ti->tid = ldms_pthread_tid(io->th);
+		for (int c = 0; c < LDMS_IO_CAT_COUNT; c++)
+			ti->cat_us[c] = atomic_load_explicit(&io->cat_us[c], memory_order_relaxed);
 		if (ti->tid > 0)
 			ldms_thread_usage_get(ti->tid, &ti->usage);
 		pthread_mutex_lock(&g->lock);
@@ -351,4 +353,256 @@ void ldms_xprt_snapshot_free(struct ldms_xprt_snapshot *s)
 size_t ldms_set_live_count(void)
 {
 	return set_live_count();
+}
+
+/* ---- I/O-thread time per category ---------------------------------------------------------
+ * Every callback an I/O thread runs is timed from enter to leave; the current
+ * category can switch in between (a frame's handler), and nested callbacks (a
+ * write callback reading buffered frames) charge the outer one's time first. */
+static const char *const io_cat_names[LDMS_IO_CAT_COUNT] = {
+    "Zap",
+    "Other",
+    "Connecting",
+    "Dir Requests",
+    "Dir Replies",
+    "Lookup Requests",
+    "Lookup Replies",
+    "Update Requests",
+    "Update Completes",
+    "Message Service Data",
+    "Message Service Client",
+    "Push Requests",
+    "Push Replies",
+    "Set Delete Requests",
+    "Set Delete Replies",
+    "Send Messages",
+    "Receive Messages",
+    "Authentication",
+    "Disconnecting",
+};
+
+const char *ldms_io_cat_name(int cat)
+{
+	return cat >= 0 && cat < LDMS_IO_CAT_COUNT ? io_cat_names[cat] : "?";
+}
+
+static __thread uint64_t io_last_us;
+static __thread int io_depth, io_cur;
+
+static void io_charge(uint64_t now)
+{
+	struct io_thread *io = xprt_io_current();
+	if (io && now > io_last_us)
+		atomic_fetch_add_explicit(&io->cat_us[io_cur], now - io_last_us,
+					  memory_order_relaxed);
+	io_last_us = now;
+}
+
+int xprt_io_enter(int cat)
+{
+	int saved = io_cur;
+	if (!xprt_io_current())
+		return saved;
+	uint64_t now = ldms_monotonic_us();
+	if (io_depth++ > 0)
+		io_charge(now);
+	else
+		io_last_us = now;
+	io_cur = cat;
+	return saved;
+}
+
+void xprt_io_cat(int cat)
+{
+	if (!io_depth || cat == io_cur)
+		return;
+	io_charge(ldms_monotonic_us());
+	io_cur = cat;
+}
+
+void xprt_io_leave(int saved)
+{
+	if (!io_depth)
+		return;
+	io_charge(ldms_monotonic_us());
+	io_cur = saved;
+	io_depth--;
+}
+
+/* ---- per-operation latencies -------------------------------------------------------------
+ * One slot per thread that records, written by that thread only under a sequence
+ * counter (readers retry over a concurrent write); a reset bumps an epoch and each
+ * writer clears its own slot when it sees the change, so nothing on the recording
+ * path ever takes a lock. */
+#define PEER_WORDS 6 /* 48 bytes of "a.b.c.d:port" */
+
+static const char *const op_names[LDMS_XPRT_OP_COUNT] = {
+    "LOOKUP", "UPDATE", "PUBLISH",     "SET_DELETE",	"DIR_REQ",	   "DIR_REP",
+    "SEND",   "RECV",	"MSG_PUBLISH", "MSG_SUBSCRIBE", "MSG_UNSUBSCRIBE",
+};
+
+const char *ldms_xprt_op_name(int op)
+{
+	return op >= 0 && op < LDMS_XPRT_OP_COUNT ? op_names[op] : "?";
+}
+
+struct op_acc {
+	atomic_uint_fast64_t count, total, min, max;
+	atomic_uint_fast64_t min_peer[PEER_WORDS], max_peer[PEER_WORDS];
+};
+
+struct op_slot {
+	struct op_slot *next;
+	atomic_uint seq;
+	atomic_uint epoch;
+	atomic_int in_use;
+	struct op_acc op[LDMS_XPRT_OP_COUNT];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct op_slot *_Atomic head;
+	atomic_uint epoch;
+	pthread_key_t key;
+	pthread_once_t once;
+	int key_ok;
+} ops = {.lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
+
+static __thread struct op_slot *my_slot;
+
+/* A thread that exits hands its slot (and its counts) to the next new thread. */
+static void slot_release(void *arg)
+{
+	struct op_slot *s = arg;
+	atomic_store(&s->in_use, 0);
+}
+
+static void ops_key_init(void)
+{
+	ops.key_ok = !pthread_key_create(&ops.key, slot_release);
+}
+
+static struct op_slot *slot_get(void)
+{
+	pthread_once(&ops.once, ops_key_init);
+	if (!ops.key_ok)
+		return NULL;
+	struct op_slot *s;
+	for (s = atomic_load(&ops.head); s; s = s->next) {
+		int z = 0;
+		if (atomic_compare_exchange_strong(&s->in_use, &z, 1))
+			break;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		atomic_init(&s->in_use, 1);
+		atomic_init(&s->epoch, atomic_load(&ops.epoch));
+		pthread_mutex_lock(&ops.lock);
+		s->next = atomic_load(&ops.head);
+		atomic_store(&ops.head, s);
+		pthread_mutex_unlock(&ops.lock);
+	}
+	pthread_setspecific(ops.key, s);
+	my_slot = s;
+	return s;
+}
+
+static void peer_pack(const char *peer, atomic_uint_fast64_t *w)
+{
+	uint64_t v[PEER_WORDS] = {0};
+	if (peer)
+		strncpy((char *)v, peer, sizeof(v) - 1);
+	for (int i = 0; i < PEER_WORDS; i++)
+		atomic_store_explicit(&w[i], v[i], memory_order_relaxed);
+}
+
+void xprt_op_record(int op, uint64_t us, const struct ldms_xprt *x)
+{
+	struct op_slot *s = my_slot ? my_slot : slot_get();
+	if (!s || op < 0 || op >= LDMS_XPRT_OP_COUNT)
+		return;
+	unsigned ep = atomic_load_explicit(&ops.epoch, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_relaxed); /* odd: writing */
+	atomic_thread_fence(memory_order_release);
+	if (atomic_load_explicit(&s->epoch, memory_order_relaxed) != ep) {
+		for (int i = 0; i < LDMS_XPRT_OP_COUNT; i++) {
+			atomic_store_explicit(&s->op[i].count, 0, memory_order_relaxed);
+			atomic_store_explicit(&s->op[i].total, 0, memory_order_relaxed);
+		}
+		atomic_store_explicit(&s->epoch, ep, memory_order_relaxed);
+	}
+	struct op_acc *a = &s->op[op];
+	uint64_t n = atomic_load_explicit(&a->count, memory_order_relaxed);
+	atomic_store_explicit(&a->count, n + 1, memory_order_relaxed);
+	atomic_store_explicit(&a->total, atomic_load_explicit(&a->total, memory_order_relaxed) + us,
+			      memory_order_relaxed);
+	const char *peer = x ? x->peer_str : NULL;
+	if (!n || us < atomic_load_explicit(&a->min, memory_order_relaxed)) {
+		atomic_store_explicit(&a->min, us, memory_order_relaxed);
+		peer_pack(peer, a->min_peer);
+	}
+	if (!n || us > atomic_load_explicit(&a->max, memory_order_relaxed)) {
+		atomic_store_explicit(&a->max, us, memory_order_relaxed);
+		peer_pack(peer, a->max_peer);
+	}
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release); /* even: done */
+}
+
+static void peer_unpack(atomic_uint_fast64_t *w, char *out, size_t len)
+{
+	uint64_t v[PEER_WORDS];
+	for (int i = 0; i < PEER_WORDS; i++)
+		v[i] = atomic_load_explicit(&w[i], memory_order_relaxed);
+	snprintf(out, len, "%.*s", (int)sizeof(v) - 1, (const char *)v);
+}
+
+/* A consistent copy of one slot's op; 0 if the slot predates the last reset. */
+static int slot_read(struct op_slot *s, int op, unsigned ep, struct ldms_xprt_op_stats *o)
+{
+	struct op_acc *a = &s->op[op];
+	for (int tries = 0;; tries++) {
+		unsigned s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+		if ((s1 & 1) && tries < 10000)
+			continue;
+		int cur = atomic_load_explicit(&s->epoch, memory_order_relaxed) == ep;
+		o->count = atomic_load_explicit(&a->count, memory_order_relaxed);
+		o->total_us = atomic_load_explicit(&a->total, memory_order_relaxed);
+		o->min_us = atomic_load_explicit(&a->min, memory_order_relaxed);
+		o->max_us = atomic_load_explicit(&a->max, memory_order_relaxed);
+		peer_unpack(a->min_peer, o->min_peer, sizeof(o->min_peer));
+		peer_unpack(a->max_peer, o->max_peer, sizeof(o->max_peer));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == s1 || tries >= 10000)
+			return cur && o->count;
+	}
+}
+
+void ldms_xprt_op_stats_get(struct ldms_xprt_op_stats *out)
+{
+	unsigned ep = atomic_load(&ops.epoch);
+	memset(out, 0, LDMS_XPRT_OP_COUNT * sizeof(*out));
+	for (struct op_slot *s = atomic_load(&ops.head); s; s = s->next) {
+		for (int op = 0; op < LDMS_XPRT_OP_COUNT; op++) {
+			struct ldms_xprt_op_stats o, *t = &out[op];
+			if (!slot_read(s, op, ep, &o))
+				continue;
+			if (!t->count || o.min_us < t->min_us) {
+				t->min_us = o.min_us;
+				memcpy(t->min_peer, o.min_peer, sizeof(t->min_peer));
+			}
+			if (!t->count || o.max_us > t->max_us) {
+				t->max_us = o.max_us;
+				memcpy(t->max_peer, o.max_peer, sizeof(t->max_peer));
+			}
+			t->count += o.count;
+			t->total_us += o.total_us;
+		}
+	}
+}
+
+void ldms_xprt_op_stats_reset(void)
+{
+	atomic_fetch_add(&ops.epoch, 1);
 }

@@ -193,6 +193,7 @@ int ldms_xprt_send(ldms_t x, const void *data, size_t len)
 {
 	uint8_t *buf;
 	size_t flen = ZAP_SENDRECV_HDR + LDMS_REQ_HDR_LEN + 4 + len;
+	uint64_t t0 = ldms_monotonic_us();
 	int n;
 
 	if (!x || (!data && len))
@@ -212,5 +213,8 @@ int ldms_xprt_send(ldms_t x, const void *data, size_t len)
 	}
 	zap_hdr_encode(buf, ZAP_MSG_SENDRECV, (uint32_t)flen, xprt_next_zap_xid(), 0);
 	wire_put_be32(buf + 20, (uint32_t)n);
-	return xprt_post_frame(x, buf, flen);
+	n = xprt_post_frame(x, buf, flen);
+	if (!n)
+		xprt_op_record(LDMS_XPRT_OP_SEND, ldms_monotonic_us() - t0, x);
+	return n;
 }

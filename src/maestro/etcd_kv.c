@@ -191,13 +191,6 @@ static void w_leaf(struct kvw *w, const char *key, const char *value)
 	w_pop(w, at);
 }
 
-/* A converted integer: upstream writes str(int) only when it is non-zero. */
-static void w_int(struct kvw *w, const char *key, const char *value)
-{
-	if (value && strcmp(value, "0") != 0)
-		w_leaf(w, key, value);
-}
-
 static void w_node(struct kvw *w, const struct cy_node *n)
 {
 	if (!n || w->rc)
@@ -260,222 +253,449 @@ static void w_strlist(struct kvw *w, const char *key, char **v, size_t n)
 	w_pop(w, at);
 }
 
-static void kv_daemons(struct kvw *w, const struct maestro_model *m)
+/* ---- the layout, one table per record type ---------------------------------------------- */
+
+/* How a field of a model record sits in etcd; one table serves the writer and the reader. */
+enum kvf_kind {
+	KVF_STR,   /* char *: one leaf */
+	KVF_INT,   /* char *: a converted integer, upstream writes str(int) only when non-zero */
+	KVF_BOOL,  /* int: the leaf "True" when set */
+	KVF_CONST, /* .dflt, written as is */
+	KVF_NODE,  /* struct cy_node *: the subtree below the key */
+	KVF_SPEC,  /* struct cy_node *: the subtree at the record's own path (key unused) */
+	KVF_AUTH,  /* struct maestro_auth: auth/{name,conf,plugin} */
+	KVF_LIST,  /* char ** with a size_t count at .n_off: leaves under six-digit indices */
+	KVF_ARRAY, /* records of .sub (pointer, size_t count at .n_off), each under its escaped
+		    * name, below the key (NULL: at this path) */
+};
+
+/* The reader takes some written values from the key path instead, and reads some values
+ * out of a subtree that the writer writes whole. */
+enum { KVF_W = 1, KVF_R = 2, KVF_RW = 3 };
+
+struct kvrec;
+
+struct kvf {
+	const char *key;
+	unsigned char kind, dir;
+	size_t off, n_off;
+	const char *dflt; /* KVF_CONST: the value; read: the value when absent */
+	const struct kvrec *sub;
+};
+
+struct kvrec {
+	size_t size, name_off; /* name_off: the char * named by the key component */
+	const struct kvf *f;
+	size_t nf;
+	/* reader checks: after the record's own fields, before its records, with the parent */
+	int (*check)(void *rec, const void *parent, const struct cy_node *n, struct ldms_err *err);
+	/* reader, after the record's records */
+	void (*done)(void *rec);
+};
+
+#define KV_AT(rec, off, type) (*(type *)((char *)(rec) + (off)))
+#define KVF(t, k, kind, dir, field)                                                                \
+	{                                                                                          \
+		k, kind, dir, offsetof(t, field), 0, NULL, NULL                                    \
+	}
+#define KV_S(t, k, field) KVF(t, k, KVF_STR, KVF_RW, field)
+#define KV_N(t, k, field) KVF(t, k, KVF_NODE, KVF_RW, field)
+#define KV_DFLT(t, k, kind, field, d)                                                              \
+	{                                                                                          \
+		k, kind, KVF_RW, offsetof(t, field), 0, d, NULL                                    \
+	}
+#define KV_LIST(t, k, dir, field, count, d)                                                        \
+	{                                                                                          \
+		k, KVF_LIST, dir, offsetof(t, field), offsetof(t, count), d, NULL                  \
+	}
+#define KV_ARRAY(t, k, field, count, rec)                                                          \
+	{                                                                                          \
+		k, KVF_ARRAY, KVF_RW, offsetof(t, field), offsetof(t, count), NULL, &rec           \
+	}
+#define KV_REC(t, name, fields, check, done)                                                       \
+	{                                                                                          \
+		sizeof(t), offsetof(t, name), fields, sizeof(fields) / sizeof(fields[0]), check,   \
+		    done                                                                           \
+	}
+
+static int kv_err(struct ldms_err *err, const char *what, const char *name)
 {
+	return cy_err_set(err, -EINVAL, "", 0, 0, "etcd configuration: %s \"%s\"", what, name);
+}
+
+static int kv_nomem(struct ldms_err *err)
+{
+	return cy_err_set(err, -ENOMEM, "", 0, 0, "out of memory");
+}
+
+static int expand_into(const struct cy_node *n, struct ldms_hostlist *h, struct ldms_err *err)
+{
+	const char *emsg = NULL;
+	if (!n)
+		return 0;
+	int rc = maestro_expand_names(n, h, &emsg);
+	if (rc)
+		return cy_err_set(err, rc, "", 0, 0, "etcd configuration: bad hostlist: %s", emsg);
+	return 0;
+}
+
+/* A group name is a hostlist of the daemons the group is for. */
+static int expand_group(const char *group, struct ldms_hostlist *h, struct ldms_err *err)
+{
+	return expand_into(&(struct cy_node){.type = CY_SCALAR, .str = (char *)group}, h, err)
+		   ? -EINVAL
+		   : 0;
+}
+
+static int endpoint_check(void *rec, const void *parent, const struct cy_node *n,
+			  struct ldms_err *err)
+{
+	const struct maestro_endpoint *ep = rec;
+	return ep->port ? 0 : kv_err(err, "no port for endpoint", ep->name);
+}
+
+static const struct kvf endpoint_f[] = {
+    KVF(struct maestro_endpoint, "name", KVF_STR, KVF_W, name),
+    KV_S(struct maestro_endpoint, "port", port),
+    KV_DFLT(struct maestro_endpoint, "xprt", KVF_STR, xprt, "sock"),
+    KVF(struct maestro_endpoint, "maestro_comm", KVF_BOOL, KVF_RW, maestro_comm),
+    KVF(struct maestro_endpoint, "auth", KVF_AUTH, KVF_RW, auth),
+    KV_S(struct maestro_endpoint, "bind_all", bind_all),
+    KV_S(struct maestro_endpoint, "host", host),
+};
+static const struct kvrec endpoint_r =
+    KV_REC(struct maestro_endpoint, name, endpoint_f, endpoint_check, NULL);
+
+static int daemon_check(void *rec, const void *parent, const struct cy_node *n,
+			struct ldms_err *err)
+{
+	const struct maestro_daemon *d = rec;
+	if (!cy_is_map(n))
+		return kv_err(err, "malformed daemon", d->name);
+	return d->addr ? 0 : kv_err(err, "no addr for daemon", d->name);
+}
+
+static const struct kvf daemon_f[] = {
+    KV_S(struct maestro_daemon, "addr", addr),
+    KV_N(struct maestro_daemon, "environment", environment),
+    KV_ARRAY(struct maestro_daemon, "endpoints", ep, n_ep, endpoint_r),
+    KV_N(struct maestro_daemon, "cli_opt", cli_opt),
+    KV_S(struct maestro_daemon, "stream_enable", stream_enable),
+    KV_S(struct maestro_daemon, "msg_enable", msg_enable),
+};
+static const struct kvrec daemon_r =
+    KV_REC(struct maestro_daemon, name, daemon_f, daemon_check, NULL);
+
+static int advertiser_check(void *rec, const void *parent, const struct cy_node *n,
+			    struct ldms_err *err)
+{
+	struct maestro_advertiser *a = rec;
+	if (expand_into(a->names, &a->names_x, err) || expand_into(a->hosts, &a->hosts_x, err))
+		return -EINVAL;
+	return expand_group(a->group, &a->ad_list, err);
+}
+
+static const struct kvf advertiser_f[] = {
+    KV_N(struct maestro_advertiser, "names", names),
+    KV_N(struct maestro_advertiser, "hosts", hosts),
+    KV_N(struct maestro_advertiser, "xprt", xprt),
+    KV_N(struct maestro_advertiser, "port", port),
+    KV_N(struct maestro_advertiser, "reconnect", reconnect),
+    KVF(struct maestro_advertiser, "auth", KVF_AUTH, KVF_RW, auth),
+    KV_S(struct maestro_advertiser, "perm", perm),
+    KV_N(struct maestro_advertiser, "rail", rail),
+    KV_N(struct maestro_advertiser, "quota", quota),
+    KV_N(struct maestro_advertiser, "rx_rate", rx_rate),
+    /* the reader expands it from the group name */
+    KV_LIST(struct maestro_advertiser, "ad_list", KVF_W, ad_list.names, ad_list.count, NULL),
+};
+static const struct kvrec advertiser_r =
+    KV_REC(struct maestro_advertiser, group, advertiser_f, advertiser_check, NULL);
+
+static const struct kvf listener_f[] = {
+    KVF(struct maestro_listener, "reconnect", KVF_INT, KVF_RW, reconnect_us),
+    KV_S(struct maestro_listener, "disable_start", disable_start),
+    KV_S(struct maestro_listener, "ip", ip),
+    KV_S(struct maestro_listener, "rail", rail),
+    KV_S(struct maestro_listener, "quota", quota),
+    KV_S(struct maestro_listener, "rx_rate", rx_rate),
+    KV_S(struct maestro_listener, "regex", regex),
+    KV_S(struct maestro_listener, "type", type),
+    KV_S(struct maestro_listener, "advertiser_xprt", advertiser_xprt),
+    KV_S(struct maestro_listener, "advertiser_port", advertiser_port),
+    KV_S(struct maestro_listener, "advertiser_auth", advertiser_auth),
+};
+static const struct kvrec listener_r =
+    KV_REC(struct maestro_listener, name, listener_f, NULL, NULL);
+static const struct kvf listener_group_f[] = {
+    KV_ARRAY(struct maestro_listener_group, NULL, l, n, listener_r),
+};
+static const struct kvrec listener_group_r =
+    KV_REC(struct maestro_listener_group, group, listener_group_f, NULL, NULL);
+
+static const struct kvf agg_member_f[] = {
+    /* maestro_ctrl starts every aggregator stopped */
+    {"state", KVF_CONST, KVF_W, 0, 0, "stopped", NULL},
+    KV_N(struct maestro_agg_member, "subscribe", subscribe),
+    KV_N(struct maestro_agg_member, "plugins", plugins),
+};
+static const struct kvrec agg_member_r =
+    KV_REC(struct maestro_agg_member, name, agg_member_f, NULL, NULL);
+
+static int agg_group_check(void *rec, const void *parent, const struct cy_node *n,
+			   struct ldms_err *err)
+{
+	struct maestro_agg_group *g = rec;
+	return expand_group(g->group, &g->members, err);
+}
+
+static const struct kvf agg_group_f[] = {
+    KV_ARRAY(struct maestro_agg_group, NULL, m, n, agg_member_r),
+};
+static const struct kvrec agg_group_r =
+    KV_REC(struct maestro_agg_group, group, agg_group_f, agg_group_check, NULL);
+
+static int producer_check(void *rec, const void *parent, const struct cy_node *n,
+			  struct ldms_err *err)
+{
+	struct maestro_producer *p = rec;
+	const struct maestro_producer_group *g = parent;
+	if (!p->daemon || !p->endpoint || !p->type)
+		return kv_err(err, "incomplete producer", p->name);
+	if (!p->group && !(p->group = strdup(g->group)))
+		return kv_nomem(err);
+	if (!p->dmn_grp && !(p->dmn_grp = strdup(p->daemon)))
+		return kv_nomem(err);
+	return 0;
+}
+
+static const struct kvf producer_f[] = {
+    KV_S(struct maestro_producer, "daemon", daemon),
+    KV_S(struct maestro_producer, "dmn_grp", dmn_grp),
+    KVF(struct maestro_producer, "name", KVF_STR, KVF_W, name),
+    KV_S(struct maestro_producer, "endpoint", endpoint),
+    KV_S(struct maestro_producer, "type", type),
+    KV_S(struct maestro_producer, "group", group),
+    KV_DFLT(struct maestro_producer, "reconnect", KVF_INT, reconnect_us, "0"),
+    KV_S(struct maestro_producer, "perm", perm),
+    KV_S(struct maestro_producer, "rail", rail),
+    KV_S(struct maestro_producer, "quota", quota),
+    KV_S(struct maestro_producer, "rx_rate", rx_rate),
+    KV_S(struct maestro_producer, "cache_ip", cache_ip),
+    KV_N(struct maestro_producer, "updaters", updaters),
+};
+static const struct kvrec producer_r =
+    KV_REC(struct maestro_producer, name, producer_f, producer_check, NULL);
+
+static void producer_group_done(void *rec)
+{
+	struct maestro_producer_group *g = rec;
+	g->cap = g->n;
+}
+
+static const struct kvf producer_group_f[] = {
+    KV_ARRAY(struct maestro_producer_group, NULL, p, n, producer_r),
+};
+static const struct kvrec producer_group_r =
+    KV_REC(struct maestro_producer_group, group, producer_group_f, NULL, producer_group_done);
+
+static int updater_check(void *rec, const void *parent, const struct cy_node *n,
+			 struct ldms_err *err)
+{
+	struct maestro_updater *u = rec;
+	const struct maestro_updater_group *g = parent;
+	return (u->group = strdup(g->group)) ? 0 : kv_nomem(err);
+}
+
+static const struct kvf updater_f[] = {
+    KVF(struct maestro_updater, "name", KVF_STR, KVF_W, name),
+    KV_DFLT(struct maestro_updater, "interval", KVF_INT, interval_us, "0"),
+    KV_S(struct maestro_updater, "perm", perm),
+    KVF(struct maestro_updater, "group", KVF_STR, KVF_W, group),
+    KV_N(struct maestro_updater, "sets", sets),
+    KV_LIST(struct maestro_updater, "producers", KVF_RW, producers, n_prod, ".*"),
+    KVF(struct maestro_updater, "offset", KVF_INT, KVF_RW, offset_us),
+    KV_DFLT(struct maestro_updater, "mode", KVF_STR, mode, "pull"),
+};
+static const struct kvrec updater_r =
+    KV_REC(struct maestro_updater, name, updater_f, updater_check, NULL);
+
+static int numeric_key_cmp(const void *a, const void *b)
+{
+	const struct maestro_updater *x = a, *y = b;
+	return ldms_hostlist_numeric_cmp(x->name, y->name);
+}
+
+/* updtr_2 before updtr_10 */
+static void updater_group_done(void *rec)
+{
+	struct maestro_updater_group *g = rec;
+	if (g->n)
+		qsort(g->u, g->n, sizeof(*g->u), numeric_key_cmp);
+}
+
+static const struct kvf updater_group_f[] = {
+    KV_ARRAY(struct maestro_updater_group, NULL, u, n, updater_r),
+};
+static const struct kvrec updater_group_r =
+    KV_REC(struct maestro_updater_group, group, updater_group_f, NULL, updater_group_done);
+
+static int store_check(void *rec, const void *parent, const struct cy_node *n, struct ldms_err *err)
+{
+	struct maestro_store *s = rec;
+	char msg[300];
+	if (!s->plugin || !s->container)
+		return kv_err(err, "incomplete storage policy", s->name);
+	if (s->flush && maestro_interval_us(s->flush, &s->flush_us, msg, sizeof(msg)))
+		return kv_err(err, msg, s->name);
+	return 0;
+}
+
+/* The writer writes the raw spec; the reader also takes the values it uses out of it. */
+#define KV_RS(t, k, field) KVF(t, k, KVF_STR, KVF_R, field)
+
+static const struct kvf store_f[] = {
+    KVF(struct maestro_store, NULL, KVF_SPEC, KVF_RW, spec),
+    KV_RS(struct maestro_store, "plugin", plugin),
+    KV_RS(struct maestro_store, "container", container),
+    KV_RS(struct maestro_store, "schema", schema),
+    KV_RS(struct maestro_store, "regex", regex),
+    KV_RS(struct maestro_store, "decomposition", decomposition),
+    KV_RS(struct maestro_store, "flush", flush),
+    KV_RS(struct maestro_store, "perm", perm),
+};
+static const struct kvrec store_r = KV_REC(struct maestro_store, name, store_f, store_check, NULL);
+
+static int store_group_check(void *rec, const void *parent, const struct cy_node *n,
+			     struct ldms_err *err)
+{
+	struct maestro_store_group *g = rec;
+	return expand_group(g->group, &g->members, err);
+}
+
+static const struct kvf store_group_f[] = {
+    KV_ARRAY(struct maestro_store_group, NULL, s, n, store_r),
+};
+static const struct kvrec store_group_r =
+    KV_REC(struct maestro_store_group, group, store_group_f, store_group_check, NULL);
+
+static int sampler_group_check(void *rec, const void *parent, const struct cy_node *n,
+			       struct ldms_err *err)
+{
+	struct maestro_sampler_group *g = rec;
+	return expand_group(g->group, &g->members, err);
+}
+
+static const struct kvf sampler_group_f[] = {
+    KVF(struct maestro_sampler_group, NULL, KVF_SPEC, KVF_RW, spec),
+    KV_LIST(struct maestro_sampler_group, "plugins", KVF_R, plugins, n_plugins, NULL),
+};
+static const struct kvrec sampler_group_r =
+    KV_REC(struct maestro_sampler_group, group, sampler_group_f, sampler_group_check, NULL);
+
+static int plugin_check(void *rec, const void *parent, const struct cy_node *n,
+			struct ldms_err *err)
+{
+	struct maestro_plugin *p = rec;
+	char msg[300];
+	if (!p->name)
+		return kv_err(err, "no name for plugin instance", p->inst);
+	const char *iv = cy_str(cy_map_get(n, "interval"));
+	const char *ov = cy_str(cy_map_get(n, "offset"));
+	if ((iv && maestro_interval_us(iv, &p->interval_us, msg, sizeof(msg))) ||
+	    (ov && maestro_interval_us(ov, &p->offset_us, msg, sizeof(msg))))
+		return kv_err(err, msg, p->inst);
+	return 0;
+}
+
+static const struct kvf plugin_f[] = {
+    KVF(struct maestro_plugin, NULL, KVF_SPEC, KVF_RW, spec),
+    KV_RS(struct maestro_plugin, "name", name),
+    KVF(struct maestro_plugin, "config", KVF_NODE, KVF_R, config),
+};
+static const struct kvrec plugin_r =
+    KV_REC(struct maestro_plugin, inst, plugin_f, plugin_check, NULL);
+
+/* The top level, in the writer's order (upstream's etcd_dump order). */
+static const struct kvf model_f[] = {
+    KV_ARRAY(struct maestro_model, "daemons", daemons, n_daemons, daemon_r),
+    KV_ARRAY(struct maestro_model, "advertisers", adv, n_adv, advertiser_r),
+    KV_ARRAY(struct maestro_model, "prdcr_listeners", lgrp, n_lgrp, listener_group_r),
+    KV_ARRAY(struct maestro_model, "aggregators", agrp, n_agrp, agg_group_r),
+    KV_ARRAY(struct maestro_model, "producers", pgrp, n_pgrp, producer_group_r),
+    KV_ARRAY(struct maestro_model, "updaters", ugrp, n_ugrp, updater_group_r),
+    KV_ARRAY(struct maestro_model, "stores", stgrp, n_stgrp, store_group_r),
+    KV_ARRAY(struct maestro_model, "samplers", sgrp, n_sgrp, sampler_group_r),
+    KV_ARRAY(struct maestro_model, "plugins", plugins, n_plugins, plugin_r),
+};
+
+/* ---- model -> kv, by the tables -------------------------------------------------------- */
+
+static void w_fields(struct kvw *w, const void *rec, const struct kvf *f, size_t nf);
+
+static void w_array(struct kvw *w, const void *parent, const struct kvf *f)
+{
+	const struct kvrec *r = f->sub;
+	const char *arr = KV_AT(parent, f->off, const char *);
+	size_t n = KV_AT(parent, f->n_off, size_t), at = w->len;
+	if (f->key && w_push(w, f->key, 0))
+		return;
 	size_t base = w->len;
-	for (size_t i = 0; i < m->n_daemons && !w->rc; i++) {
-		const struct maestro_daemon *d = &m->daemons[i];
-		if (w_push(w, d->name, 1))
-			return;
-		w_leaf(w, "addr", d->addr);
-		w_sub(w, "environment", d->environment);
-		size_t at = w->len;
-		if (d->n_ep && !w_push(w, "endpoints", 0)) {
-			size_t at2 = w->len;
-			for (size_t e = 0; e < d->n_ep && !w->rc; e++) {
-				const struct maestro_endpoint *ep = &d->ep[e];
-				if (w_push(w, ep->name, 1))
-					return;
-				w_leaf(w, "name", ep->name);
-				w_leaf(w, "port", ep->port);
-				w_leaf(w, "xprt", ep->xprt);
-				w_leaf(w, "maestro_comm", ep->maestro_comm ? "True" : NULL);
-				w_auth(w, &ep->auth);
-				w_leaf(w, "bind_all", ep->bind_all);
-				w_leaf(w, "host", ep->host);
-				w_pop(w, at2);
-			}
+	for (size_t i = 0; i < n && !w->rc; i++) {
+		const void *rec = arr + i * r->size;
+		if (w_push(w, KV_AT(rec, r->name_off, const char *), 1))
+			break;
+		w_fields(w, rec, r->f, r->nf);
+		w_pop(w, base);
+	}
+	w_pop(w, at);
+}
+
+static void w_fields(struct kvw *w, const void *rec, const struct kvf *f, size_t nf)
+{
+	for (size_t i = 0; i < nf && !w->rc; i++) {
+		const char *s;
+		if (!(f[i].dir & KVF_W))
+			continue;
+		switch (f[i].kind) {
+		case KVF_STR:
+			w_leaf(w, f[i].key, KV_AT(rec, f[i].off, const char *));
+			break;
+		case KVF_INT:
+			s = KV_AT(rec, f[i].off, const char *);
+			if (s && strcmp(s, "0") != 0)
+				w_leaf(w, f[i].key, s);
+			break;
+		case KVF_BOOL:
+			w_leaf(w, f[i].key, KV_AT(rec, f[i].off, int) ? "True" : NULL);
+			break;
+		case KVF_CONST:
+			w_leaf(w, f[i].key, f[i].dflt);
+			break;
+		case KVF_NODE:
+			w_sub(w, f[i].key, KV_AT(rec, f[i].off, const struct cy_node *));
+			break;
+		case KVF_SPEC:
+			w_node(w, KV_AT(rec, f[i].off, const struct cy_node *));
+			break;
+		case KVF_AUTH:
+			w_auth(w, &KV_AT(rec, f[i].off, const struct maestro_auth));
+			break;
+		case KVF_LIST:
+			w_strlist(w, f[i].key, KV_AT(rec, f[i].off, char **),
+				  KV_AT(rec, f[i].n_off, size_t));
+			break;
+		case KVF_ARRAY:
+			w_array(w, rec, &f[i]);
+			break;
 		}
-		w_pop(w, at);
-		w_sub(w, "cli_opt", d->cli_opt);
-		w_leaf(w, "stream_enable", d->stream_enable);
-		w_leaf(w, "msg_enable", d->msg_enable);
-		w_pop(w, base);
-	}
-}
-
-static void kv_advertisers(struct kvw *w, const struct maestro_model *m)
-{
-	size_t base = w->len;
-	for (size_t i = 0; i < m->n_adv && !w->rc; i++) {
-		const struct maestro_advertiser *a = &m->adv[i];
-		if (w_push(w, a->group, 1))
-			return;
-		w_sub(w, "names", a->names);
-		w_sub(w, "hosts", a->hosts);
-		w_sub(w, "xprt", a->xprt);
-		w_sub(w, "port", a->port);
-		w_sub(w, "reconnect", a->reconnect);
-		w_auth(w, &a->auth);
-		w_leaf(w, "perm", a->perm);
-		w_sub(w, "rail", a->rail);
-		w_sub(w, "quota", a->quota);
-		w_sub(w, "rx_rate", a->rx_rate);
-		w_strlist(w, "ad_list", a->ad_list.names, a->ad_list.count);
-		w_pop(w, base);
-	}
-}
-
-static void kv_listeners(struct kvw *w, const struct maestro_model *m)
-{
-	size_t base = w->len;
-	for (size_t i = 0; i < m->n_lgrp && !w->rc; i++) {
-		const struct maestro_listener_group *g = &m->lgrp[i];
-		if (w_push(w, g->group, 1))
-			return;
-		size_t at = w->len;
-		for (size_t k = 0; k < g->n && !w->rc; k++) {
-			const struct maestro_listener *l = &g->l[k];
-			if (w_push(w, l->name, 1))
-				return;
-			w_int(w, "reconnect", l->reconnect_us);
-			w_leaf(w, "disable_start", l->disable_start);
-			w_leaf(w, "ip", l->ip);
-			w_leaf(w, "rail", l->rail);
-			w_leaf(w, "quota", l->quota);
-			w_leaf(w, "rx_rate", l->rx_rate);
-			w_leaf(w, "regex", l->regex);
-			w_leaf(w, "type", l->type);
-			w_leaf(w, "advertiser_xprt", l->advertiser_xprt);
-			w_leaf(w, "advertiser_port", l->advertiser_port);
-			w_leaf(w, "advertiser_auth", l->advertiser_auth);
-			w_pop(w, at);
-		}
-		w_pop(w, base);
-	}
-}
-
-static void kv_aggregators(struct kvw *w, const struct maestro_model *m)
-{
-	size_t base = w->len;
-	for (size_t i = 0; i < m->n_agrp && !w->rc; i++) {
-		const struct maestro_agg_group *g = &m->agrp[i];
-		if (w_push(w, g->group, 1))
-			return;
-		size_t at = w->len;
-		for (size_t k = 0; k < g->n && !w->rc; k++) {
-			if (w_push(w, g->m[k].name, 1))
-				return;
-			w_leaf(w, "state", "stopped");
-			w_sub(w, "subscribe", g->m[k].subscribe);
-			w_sub(w, "plugins", g->m[k].plugins);
-			w_pop(w, at);
-		}
-		w_pop(w, base);
-	}
-}
-
-static void kv_producers(struct kvw *w, const struct maestro_model *m)
-{
-	size_t base = w->len;
-	for (size_t i = 0; i < m->n_pgrp && !w->rc; i++) {
-		const struct maestro_producer_group *g = &m->pgrp[i];
-		if (w_push(w, g->group, 1))
-			return;
-		size_t at = w->len;
-		for (size_t k = 0; k < g->n && !w->rc; k++) {
-			const struct maestro_producer *p = &g->p[k];
-			if (w_push(w, p->name, 1))
-				return;
-			w_leaf(w, "daemon", p->daemon);
-			w_leaf(w, "dmn_grp", p->dmn_grp);
-			w_leaf(w, "name", p->name);
-			w_leaf(w, "endpoint", p->endpoint);
-			w_leaf(w, "type", p->type);
-			w_leaf(w, "group", p->group);
-			w_int(w, "reconnect", p->reconnect_us);
-			w_leaf(w, "perm", p->perm);
-			w_leaf(w, "rail", p->rail);
-			w_leaf(w, "quota", p->quota);
-			w_leaf(w, "rx_rate", p->rx_rate);
-			w_leaf(w, "cache_ip", p->cache_ip);
-			w_sub(w, "updaters", p->updaters);
-			w_pop(w, at);
-		}
-		w_pop(w, base);
-	}
-}
-
-static void kv_updaters(struct kvw *w, const struct maestro_model *m)
-{
-	size_t base = w->len;
-	for (size_t i = 0; i < m->n_ugrp && !w->rc; i++) {
-		const struct maestro_updater_group *g = &m->ugrp[i];
-		if (w_push(w, g->group, 1))
-			return;
-		size_t at = w->len;
-		for (size_t k = 0; k < g->n && !w->rc; k++) {
-			const struct maestro_updater *u = &g->u[k];
-			if (w_push(w, u->name, 1))
-				return;
-			w_leaf(w, "name", u->name);
-			w_int(w, "interval", u->interval_us);
-			w_leaf(w, "perm", u->perm);
-			w_leaf(w, "group", u->group);
-			w_sub(w, "sets", u->sets);
-			w_strlist(w, "producers", u->producers, u->n_prod);
-			w_int(w, "offset", u->offset_us);
-			w_leaf(w, "mode", u->mode);
-			w_pop(w, at);
-		}
-		w_pop(w, base);
-	}
-}
-
-static void kv_stores(struct kvw *w, const struct maestro_model *m)
-{
-	size_t base = w->len;
-	for (size_t i = 0; i < m->n_stgrp && !w->rc; i++) {
-		const struct maestro_store_group *g = &m->stgrp[i];
-		if (w_push(w, g->group, 1))
-			return;
-		size_t at = w->len;
-		for (size_t k = 0; k < g->n && !w->rc; k++) {
-			if (!w_push(w, g->s[k].name, 1))
-				w_node(w, g->s[k].spec);
-			w_pop(w, at);
-		}
-		w_pop(w, base);
-	}
-}
-
-static void kv_samplers(struct kvw *w, const struct maestro_model *m)
-{
-	size_t base = w->len;
-	for (size_t i = 0; i < m->n_sgrp && !w->rc; i++) {
-		if (!w_push(w, m->sgrp[i].group, 1))
-			w_node(w, m->sgrp[i].spec);
-		w_pop(w, base);
-	}
-}
-
-static void kv_plugins(struct kvw *w, const struct maestro_model *m)
-{
-	size_t base = w->len;
-	for (size_t i = 0; i < m->n_plugins && !w->rc; i++) {
-		if (!w_push(w, m->plugins[i].inst, 1))
-			w_node(w, m->plugins[i].spec);
-		w_pop(w, base);
 	}
 }
 
 int maestro_model_to_kv(const struct maestro_model *m, const char *prefix,
 			struct maestro_kvlist *out, struct ldms_err *err)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(struct kvw *, const struct maestro_model *);
-	} sections[] = {{"daemons", kv_daemons},
-			{"advertisers", kv_advertisers},
-			{"prdcr_listeners", kv_listeners},
-			{"aggregators", kv_aggregators},
-			{"producers", kv_producers},
-			{"updaters", kv_updaters},
-			{"stores", kv_stores},
-			{"samplers", kv_samplers},
-			{"plugins", kv_plugins}};
 	struct kvw w = {.out = out};
-	size_t root = 0;
 	if (prefix && *prefix) {
 		/* "/P/...": the path starts with an empty component */
 		w.path = malloc(strlen(prefix) + 2);
@@ -484,13 +704,8 @@ int maestro_model_to_kv(const struct maestro_model *m, const char *prefix,
 		sprintf(w.path, "/%s", prefix);
 		w.len = w.cap = strlen(w.path);
 		w.cap++;
-		root = w.len;
 	}
-	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]) && !w.rc; s++) {
-		if (!w_push(&w, sections[s].name, 0))
-			sections[s].fn(&w, m);
-		w_pop(&w, root);
-	}
+	w_fields(&w, m, model_f, sizeof(model_f) / sizeof(model_f[0]));
 	free(w.path);
 	if (w.rc)
 		goto nomem;
@@ -674,13 +889,6 @@ static char *sdup(const struct cy_node *map, const char *key)
 	return s ? strdup(s) : NULL;
 }
 
-/* Time values whose 0 upstream leaves out. */
-static char *sdup_int(const struct cy_node *map, const char *key)
-{
-	const char *s = cy_str(cy_map_get(map, key));
-	return strdup(s ? s : "0");
-}
-
 static int auth_from(const struct cy_node *spec, struct maestro_auth *a)
 {
 	const struct cy_node *au = cy_map_get(spec, "auth");
@@ -693,346 +901,117 @@ static int auth_from(const struct cy_node *spec, struct maestro_auth *a)
 	return 0;
 }
 
-static int kv_err(struct ldms_err *err, const char *what, const char *name)
+/* A list of strings (non-strings skipped); dflt, when given, stands for an empty list. */
+static int r_list(const struct cy_node *seq, char ***out, size_t *n, const char *dflt)
 {
-	return cy_err_set(err, -EINVAL, "", 0, 0, "etcd configuration: %s \"%s\"", what, name);
-}
-
-static int expand_into(const struct cy_node *n, struct ldms_hostlist *h, struct ldms_err *err)
-{
-	const char *emsg = NULL;
-	if (!n)
+	size_t np = cy_is_seq(seq) ? seq->n : 0;
+	if (!np && !dflt)
 		return 0;
-	int rc = maestro_expand_names(n, h, &emsg);
-	if (rc)
-		return cy_err_set(err, rc, "", 0, 0, "etcd configuration: bad hostlist: %s", emsg);
+	if (!(*out = calloc(np ? np : 1, sizeof(char *))))
+		return -ENOMEM;
+	for (size_t j = 0; j < np; j++)
+		if (cy_str(seq->vals[j]) && !((*out)[(*n)++] = strdup(seq->vals[j]->str)))
+			return -ENOMEM;
+	if (!*n && dflt && !((*out)[(*n)++] = strdup(dflt)))
+		return -ENOMEM;
 	return 0;
 }
 
-static int numeric_key_cmp(const void *a, const void *b)
+static int r_array(const struct cy_node *sec, void *parent, const struct kvf *f,
+		   struct ldms_err *err);
+
+/* One record from its node: its fields, the checks, then its records. */
+static int r_record(const struct cy_node *n, void *rec, const void *parent, const struct kvrec *r,
+		    struct ldms_err *err)
 {
-	const struct maestro_updater *x = a, *y = b;
-	return ldms_hostlist_numeric_cmp(x->name, y->name);
+	int rc;
+	for (size_t i = 0; i < r->nf; i++) {
+		const struct kvf *f = &r->f[i];
+		const struct cy_node *v = f->key ? cy_map_get(n, f->key) : n;
+		if (!(f->dir & KVF_R))
+			continue;
+		switch (f->kind) {
+		case KVF_STR:
+		case KVF_INT:
+			if (!cy_str(v) && !f->dflt)
+				break;
+			if (!(KV_AT(rec, f->off, char *) = strdup(cy_str(v) ? cy_str(v) : f->dflt)))
+				return kv_nomem(err);
+			break;
+		case KVF_BOOL:
+			KV_AT(rec, f->off, int) = cy_str(v) && strcmp(cy_str(v), "True") == 0;
+			break;
+		case KVF_NODE:
+		case KVF_SPEC:
+			KV_AT(rec, f->off, struct cy_node *) = cy_ref((struct cy_node *)v);
+			break;
+		case KVF_AUTH:
+			auth_from(n, &KV_AT(rec, f->off, struct maestro_auth));
+			break;
+		case KVF_LIST:
+			if (r_list(v, &KV_AT(rec, f->off, char **), &KV_AT(rec, f->n_off, size_t),
+				   f->dflt))
+				return kv_nomem(err);
+			break;
+		case KVF_CONST:
+		case KVF_ARRAY:
+			break;
+		}
+	}
+	if (r->check && (rc = r->check(rec, parent, n, err)))
+		return rc;
+	for (size_t i = 0; i < r->nf; i++)
+		if (r->f[i].kind == KVF_ARRAY &&
+		    (rc =
+			 r_array(r->f[i].key ? cy_map_get(n, r->f[i].key) : n, rec, &r->f[i], err)))
+			return rc;
+	if (r->done)
+		r->done(rec);
+	return 0;
+}
+
+/* The records of a map, each named by its key. */
+static int r_array(const struct cy_node *sec, void *parent, const struct kvf *f,
+		   struct ldms_err *err)
+{
+	const struct kvrec *r = f->sub;
+	if (!cy_is_map(sec) || !sec->n)
+		return 0;
+	char *arr = calloc(sec->n, r->size);
+	if (!arr)
+		return kv_nomem(err);
+	KV_AT(parent, f->off, char *) = arr;
+	size_t *count = &KV_AT(parent, f->n_off, size_t);
+	for (size_t i = 0; i < sec->n; i++) {
+		void *rec = arr + (*count)++ * r->size;
+		if (!(KV_AT(rec, r->name_off, char *) = strdup(sec->keys[i]->str)))
+			return kv_nomem(err);
+		int rc = r_record(sec->vals[i], rec, parent, r, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static int model_from_tree(const struct cy_node *t, struct maestro_model *m, struct ldms_err *err)
 {
-	const struct cy_node *sec;
-	/* daemons */
-	sec = cy_map_get(t, "daemons");
-	if (cy_is_map(sec) && sec->n) {
-		if (!(m->daemons = calloc(sec->n, sizeof(*m->daemons))))
-			goto nomem;
-		for (size_t i = 0; i < sec->n; i++) {
-			const struct cy_node *dn = sec->vals[i], *eps = cy_map_get(dn, "endpoints");
-			struct maestro_daemon *d = &m->daemons[m->n_daemons++];
-			if (!(d->name = strdup(sec->keys[i]->str)))
-				goto nomem;
-			if (!cy_is_map(dn))
-				return kv_err(err, "malformed daemon", d->name);
-			d->addr = sdup(dn, "addr");
-			if (!d->addr)
-				return kv_err(err, "no addr for daemon", d->name);
-			d->environment = cy_ref(cy_map_get(dn, "environment"));
-			d->cli_opt = cy_ref(cy_map_get(dn, "cli_opt"));
-			d->stream_enable = sdup(dn, "stream_enable");
-			d->msg_enable = sdup(dn, "msg_enable");
-			if (cy_is_map(eps) && eps->n) {
-				if (!(d->ep = calloc(eps->n, sizeof(*d->ep))))
-					goto nomem;
-				for (size_t e = 0; e < eps->n; e++) {
-					const struct cy_node *en = eps->vals[e];
-					struct maestro_endpoint *ep = &d->ep[d->n_ep++];
-					ep->name = strdup(eps->keys[e]->str);
-					ep->port = sdup(en, "port");
-					ep->xprt = sdup(en, "xprt");
-					if (!ep->xprt)
-						ep->xprt = strdup("sock");
-					const char *mc = cy_str(cy_map_get(en, "maestro_comm"));
-					ep->maestro_comm = mc && strcmp(mc, "True") == 0;
-					auth_from(en, &ep->auth);
-					ep->bind_all = sdup(en, "bind_all");
-					ep->host = sdup(en, "host");
-					if (!ep->name || !ep->xprt)
-						goto nomem;
-					if (!ep->port)
-						return kv_err(err, "no port for endpoint",
-							      ep->name);
-				}
-			}
+	/* the reader's order, which decides which error a broken tree reports */
+	static const char *const order[] = {"daemons",	       "plugins",     "advertisers",
+					    "prdcr_listeners", "aggregators", "producers",
+					    "updaters",	       "stores",      "samplers"};
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+		for (size_t i = 0; i < sizeof(model_f) / sizeof(model_f[0]); i++) {
+			if (strcmp(model_f[i].key, order[o]) != 0)
+				continue;
+			int rc = r_array(cy_map_get(t, order[o]), m, &model_f[i], err);
+			if (rc)
+				return rc;
 		}
 	}
-	/* plugins */
-	sec = cy_map_get(t, "plugins");
-	m->has_plugins = sec != NULL;
-	if (cy_is_map(sec) && sec->n) {
-		if (!(m->plugins = calloc(sec->n, sizeof(*m->plugins))))
-			goto nomem;
-		for (size_t i = 0; i < sec->n; i++) {
-			const struct cy_node *pn = sec->vals[i];
-			struct maestro_plugin *p = &m->plugins[m->n_plugins++];
-			char msg[300];
-			p->inst = strdup(sec->keys[i]->str);
-			p->name = sdup(pn, "name");
-			p->spec = cy_ref((struct cy_node *)pn);
-			p->config = cy_ref(cy_map_get(pn, "config"));
-			if (!p->inst || !p->name)
-				return kv_err(err, "no name for plugin instance",
-					      sec->keys[i]->str);
-			const char *iv = cy_str(cy_map_get(pn, "interval"));
-			const char *ov = cy_str(cy_map_get(pn, "offset"));
-			if ((iv && maestro_interval_us(iv, &p->interval_us, msg, sizeof(msg))) ||
-			    (ov && maestro_interval_us(ov, &p->offset_us, msg, sizeof(msg))))
-				return kv_err(err, msg, p->inst);
-		}
-	}
-	/* advertisers */
-	sec = cy_map_get(t, "advertisers");
-	for (size_t i = 0; cy_is_map(sec) && i < sec->n; i++) {
-		const struct cy_node *an = sec->vals[i];
-		struct maestro_advertiser *na = realloc(m->adv, (m->n_adv + 1) * sizeof(*na));
-		if (!na)
-			goto nomem;
-		m->adv = na;
-		struct maestro_advertiser *a = &m->adv[m->n_adv++];
-		memset(a, 0, sizeof(*a));
-		a->group = strdup(sec->keys[i]->str);
-		a->names = cy_ref(cy_map_get(an, "names"));
-		a->hosts = cy_ref(cy_map_get(an, "hosts"));
-		a->xprt = cy_ref(cy_map_get(an, "xprt"));
-		a->port = cy_ref(cy_map_get(an, "port"));
-		a->reconnect = cy_ref(cy_map_get(an, "reconnect"));
-		a->rail = cy_ref(cy_map_get(an, "rail"));
-		a->quota = cy_ref(cy_map_get(an, "quota"));
-		a->rx_rate = cy_ref(cy_map_get(an, "rx_rate"));
-		a->perm = sdup(an, "perm");
-		auth_from(an, &a->auth);
-		if (!a->group)
-			goto nomem;
-		if (expand_into(a->names, &a->names_x, err) ||
-		    expand_into(a->hosts, &a->hosts_x, err) ||
-		    expand_into(&(struct cy_node){.type = CY_SCALAR, .str = a->group}, &a->ad_list,
-				err))
-			return -EINVAL;
-	}
-	/* producer listeners */
-	sec = cy_map_get(t, "prdcr_listeners");
-	for (size_t i = 0; cy_is_map(sec) && i < sec->n; i++) {
-		const struct cy_node *gn = sec->vals[i];
-		struct maestro_listener_group *ng = realloc(m->lgrp, (m->n_lgrp + 1) * sizeof(*ng));
-		if (!ng)
-			goto nomem;
-		m->lgrp = ng;
-		struct maestro_listener_group *g = &m->lgrp[m->n_lgrp++];
-		memset(g, 0, sizeof(*g));
-		if (!(g->group = strdup(sec->keys[i]->str)))
-			goto nomem;
-		if (!cy_is_map(gn) || !gn->n)
-			continue;
-		if (!(g->l = calloc(gn->n, sizeof(*g->l))))
-			goto nomem;
-		for (size_t k = 0; k < gn->n; k++) {
-			const struct cy_node *ln = gn->vals[k];
-			struct maestro_listener *l = &g->l[g->n++];
-			l->name = strdup(gn->keys[k]->str);
-			l->reconnect_us = sdup(ln, "reconnect");
-			l->disable_start = sdup(ln, "disable_start");
-			l->ip = sdup(ln, "ip");
-			l->rail = sdup(ln, "rail");
-			l->quota = sdup(ln, "quota");
-			l->rx_rate = sdup(ln, "rx_rate");
-			l->regex = sdup(ln, "regex");
-			l->type = sdup(ln, "type");
-			l->advertiser_xprt = sdup(ln, "advertiser_xprt");
-			l->advertiser_port = sdup(ln, "advertiser_port");
-			l->advertiser_auth = sdup(ln, "advertiser_auth");
-			if (!l->name)
-				goto nomem;
-		}
-	}
-	/* aggregators */
-	sec = cy_map_get(t, "aggregators");
-	for (size_t i = 0; cy_is_map(sec) && i < sec->n; i++) {
-		const struct cy_node *gn = sec->vals[i];
-		struct maestro_agg_group *ng = realloc(m->agrp, (m->n_agrp + 1) * sizeof(*ng));
-		if (!ng)
-			goto nomem;
-		m->agrp = ng;
-		struct maestro_agg_group *g = &m->agrp[m->n_agrp++];
-		memset(g, 0, sizeof(*g));
-		if (!(g->group = strdup(sec->keys[i]->str)))
-			goto nomem;
-		if (expand_into(&(struct cy_node){.type = CY_SCALAR, .str = g->group}, &g->members,
-				err))
-			return -EINVAL;
-		if (!cy_is_map(gn) || !gn->n)
-			continue;
-		if (!(g->m = calloc(gn->n, sizeof(*g->m))))
-			goto nomem;
-		for (size_t k = 0; k < gn->n; k++) {
-			struct maestro_agg_member *am = &g->m[g->n++];
-			if (!(am->name = strdup(gn->keys[k]->str)))
-				goto nomem;
-			am->subscribe = cy_ref(cy_map_get(gn->vals[k], "subscribe"));
-			am->plugins = cy_ref(cy_map_get(gn->vals[k], "plugins"));
-		}
-	}
-	/* producers */
-	sec = cy_map_get(t, "producers");
-	for (size_t i = 0; cy_is_map(sec) && i < sec->n; i++) {
-		const struct cy_node *gn = sec->vals[i];
-		struct maestro_producer_group *ng = realloc(m->pgrp, (m->n_pgrp + 1) * sizeof(*ng));
-		if (!ng)
-			goto nomem;
-		m->pgrp = ng;
-		struct maestro_producer_group *g = &m->pgrp[m->n_pgrp++];
-		memset(g, 0, sizeof(*g));
-		if (!(g->group = strdup(sec->keys[i]->str)))
-			goto nomem;
-		if (!cy_is_map(gn) || !gn->n)
-			continue;
-		if (!(g->p = calloc(gn->n, sizeof(*g->p))))
-			goto nomem;
-		g->cap = gn->n;
-		for (size_t k = 0; k < gn->n; k++) {
-			const struct cy_node *pn = gn->vals[k];
-			struct maestro_producer *p = &g->p[g->n++];
-			p->name = strdup(gn->keys[k]->str);
-			p->daemon = sdup(pn, "daemon");
-			p->dmn_grp = sdup(pn, "dmn_grp");
-			p->endpoint = sdup(pn, "endpoint");
-			p->type = sdup(pn, "type");
-			p->group = sdup(pn, "group");
-			p->reconnect_us = sdup_int(pn, "reconnect");
-			p->perm = sdup(pn, "perm");
-			p->rail = sdup(pn, "rail");
-			p->quota = sdup(pn, "quota");
-			p->rx_rate = sdup(pn, "rx_rate");
-			p->cache_ip = sdup(pn, "cache_ip");
-			p->updaters = cy_ref(cy_map_get(pn, "updaters"));
-			if (!p->name || !p->reconnect_us)
-				goto nomem;
-			if (!p->daemon || !p->endpoint || !p->type)
-				return kv_err(err, "incomplete producer", p->name);
-			if (!p->group && !(p->group = strdup(g->group)))
-				goto nomem;
-			if (!p->dmn_grp && !(p->dmn_grp = strdup(p->daemon)))
-				goto nomem;
-		}
-	}
-	/* updaters */
-	sec = cy_map_get(t, "updaters");
-	for (size_t i = 0; cy_is_map(sec) && i < sec->n; i++) {
-		const struct cy_node *gn = sec->vals[i];
-		struct maestro_updater_group *ng = realloc(m->ugrp, (m->n_ugrp + 1) * sizeof(*ng));
-		if (!ng)
-			goto nomem;
-		m->ugrp = ng;
-		struct maestro_updater_group *g = &m->ugrp[m->n_ugrp++];
-		memset(g, 0, sizeof(*g));
-		if (!(g->group = strdup(sec->keys[i]->str)))
-			goto nomem;
-		if (!cy_is_map(gn) || !gn->n)
-			continue;
-		if (!(g->u = calloc(gn->n, sizeof(*g->u))))
-			goto nomem;
-		for (size_t k = 0; k < gn->n; k++) {
-			const struct cy_node *un = gn->vals[k], *pr = cy_map_get(un, "producers");
-			struct maestro_updater *u = &g->u[g->n++];
-			u->name = strdup(gn->keys[k]->str);
-			u->group = strdup(g->group);
-			u->interval_us = sdup_int(un, "interval");
-			u->offset_us = sdup(un, "offset");
-			u->mode = sdup(un, "mode");
-			if (!u->mode)
-				u->mode = strdup("pull");
-			u->perm = sdup(un, "perm");
-			u->sets = cy_ref(cy_map_get(un, "sets"));
-			if (!u->name || !u->group || !u->interval_us || !u->mode)
-				goto nomem;
-			size_t np = cy_is_seq(pr) ? pr->n : 0;
-			if (!(u->producers = calloc(np ? np : 1, sizeof(char *))))
-				goto nomem;
-			for (size_t j = 0; j < np; j++)
-				if (cy_str(pr->vals[j]) &&
-				    !(u->producers[u->n_prod++] = strdup(pr->vals[j]->str)))
-					goto nomem;
-			if (!u->n_prod && !(u->producers[u->n_prod++] = strdup(".*")))
-				goto nomem;
-		}
-		/* updtr_2 before updtr_10 */
-		qsort(g->u, g->n, sizeof(*g->u), numeric_key_cmp);
-	}
-	/* stores */
-	sec = cy_map_get(t, "stores");
-	m->has_stores = sec != NULL;
-	for (size_t i = 0; cy_is_map(sec) && i < sec->n; i++) {
-		const struct cy_node *gn = sec->vals[i];
-		struct maestro_store_group *ng = realloc(m->stgrp, (m->n_stgrp + 1) * sizeof(*ng));
-		if (!ng)
-			goto nomem;
-		m->stgrp = ng;
-		struct maestro_store_group *g = &m->stgrp[m->n_stgrp++];
-		memset(g, 0, sizeof(*g));
-		if (!(g->group = strdup(sec->keys[i]->str)))
-			goto nomem;
-		if (expand_into(&(struct cy_node){.type = CY_SCALAR, .str = g->group}, &g->members,
-				err))
-			return -EINVAL;
-		if (!cy_is_map(gn) || !gn->n)
-			continue;
-		if (!(g->s = calloc(gn->n, sizeof(*g->s))))
-			goto nomem;
-		for (size_t k = 0; k < gn->n; k++) {
-			const struct cy_node *sn = gn->vals[k];
-			struct maestro_store *s = &g->s[g->n++];
-			char msg[300];
-			s->name = strdup(gn->keys[k]->str);
-			s->plugin = sdup(sn, "plugin");
-			s->container = sdup(sn, "container");
-			s->schema = sdup(sn, "schema");
-			s->regex = sdup(sn, "regex");
-			s->decomposition = sdup(sn, "decomposition");
-			s->flush = sdup(sn, "flush");
-			s->perm = sdup(sn, "perm");
-			s->spec = cy_ref((struct cy_node *)sn);
-			if (!s->name)
-				goto nomem;
-			if (!s->plugin || !s->container)
-				return kv_err(err, "incomplete storage policy", s->name);
-			if (s->flush &&
-			    maestro_interval_us(s->flush, &s->flush_us, msg, sizeof(msg)))
-				return kv_err(err, msg, s->name);
-		}
-	}
-	/* samplers */
-	sec = cy_map_get(t, "samplers");
-	m->has_samplers = sec != NULL;
-	for (size_t i = 0; cy_is_map(sec) && i < sec->n; i++) {
-		const struct cy_node *gn = sec->vals[i], *pl = cy_map_get(gn, "plugins");
-		struct maestro_sampler_group *ng = realloc(m->sgrp, (m->n_sgrp + 1) * sizeof(*ng));
-		if (!ng)
-			goto nomem;
-		m->sgrp = ng;
-		struct maestro_sampler_group *g = &m->sgrp[m->n_sgrp++];
-		memset(g, 0, sizeof(*g));
-		if (!(g->group = strdup(sec->keys[i]->str)))
-			goto nomem;
-		g->spec = cy_ref((struct cy_node *)gn);
-		if (expand_into(&(struct cy_node){.type = CY_SCALAR, .str = g->group}, &g->members,
-				err))
-			return -EINVAL;
-		size_t np = cy_is_seq(pl) ? pl->n : 0;
-		if (np && !(g->plugins = calloc(np, sizeof(char *))))
-			goto nomem;
-		for (size_t j = 0; j < np; j++)
-			if (cy_str(pl->vals[j]) &&
-			    !(g->plugins[g->n_plugins++] = strdup(pl->vals[j]->str)))
-				goto nomem;
-	}
+	m->has_plugins = cy_map_get(t, "plugins") != NULL;
+	m->has_stores = cy_map_get(t, "stores") != NULL;
+	m->has_samplers = cy_map_get(t, "samplers") != NULL;
 	return maestro_model_index(m, err);
-nomem:
-	return cy_err_set(err, -ENOMEM, "", 0, 0, "out of memory");
 }
 
 int maestro_kv_to_model(const struct maestro_kvlist *kvs, const char *prefix,

@@ -232,6 +232,12 @@ static void test_ldmsd_log_level(void **state)
 	assert_int_equal(exec_line(d, "log_level level=INFO name=nosuch", &rep), -ENOENT);
 	assert_int_equal(exec_line(d, "log_level level=LOUD name=producer", &rep), -EINVAL);
 
+	/* upstream's names of the same subsystems */
+	assert_int_equal(exec_line(d, "log_level level=DEBUG name=xprt.zap.sock", &rep), 0);
+	assert_string_equal(status_level(d, &rep, "xprt"), "DEBUG,INFO,WARNING,ERROR,CRITICAL");
+	assert_int_equal(exec_line(d, "log_level level=default name=xprt.ldms", &rep), 0);
+	assert_string_equal(status_level(d, &rep, "xprt"), "default");
+
 	/* the default logger by name; "default" puts a logger back on the default */
 	assert_int_equal(exec_line(d, "log_level level=WARNING name=ldmsd", &rep), 0);
 	assert_int_equal(ldms_log_level_get(), LDMS_LWARN);

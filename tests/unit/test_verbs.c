@@ -333,8 +333,80 @@ static void test_streams(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "vt_s1"), "mode")),
 			    "not subscribed");
 	json_decref(j);
+	/* stream_new: listed before anything is published */
+	assert_int_equal(exec_line(d, "stream_new name=vt_new", &rep), 0);
+	assert_int_equal(exec_line(d, "stream_status stream=vt_new", &rep), 0);
+	assert_string_equal(ldmsd_buf_str(&rep.json),
+			    "{\"vt_new\":{\"mode\":\"not subscribed\",\"pub\":{},\"recv\":{},"
+			    "\"publishers\":{}},\"_OVERALL_\":{\"pub\":{},\"recv\":{}}}");
+	assert_int_equal(exec_line(d, "stream_new", &rep), -EINVAL);
+	assert_non_null(strstr(msg(&rep), "requires attribute 'name'"));
 	/* a subscription outlives nothing: shutdown closes it */
 	assert_int_equal(exec_line(d, "subscribe name=vt_s3", &rep), 0);
+	ldmsd_reply_free(&rep);
+	ldmsd_free(d);
+}
+
+/* ---- updtr_task, time statistics, prdcr_stream_status (no traffic) ----------------------- */
+static void test_agg_queries(void **state)
+{
+	struct ldmsd_reply rep;
+	ldmsd_reply_init(&rep);
+	struct ldmsd *d = ldmsd_new();
+
+	assert_int_equal(exec_line(d, "updtr_add name=u1 interval=2s", &rep), 0);
+	assert_int_equal(exec_line(d, "updtr_add name=u2 interval=1s offset=100ms", &rep), 0);
+	assert_int_equal(exec_line(d, "updtr_task name=u1", &rep), 0);
+	assert_string_equal(ldmsd_buf_str(&rep.json), "[{\"interval_us\":\"2000000\",\"offset_us\":"
+						      "\"None\",\"default_task\":\"true\"}]");
+	assert_int_equal(exec_line(d, "updtr_task name=u2", &rep), 0);
+	assert_string_equal(ldmsd_buf_str(&rep.json), "[{\"interval_us\":\"1000000\",\"offset_us\":"
+						      "\"100000\",\"default_task\":\"true\"}]");
+	assert_int_equal(exec_line(d, "updtr_task name=nope", &rep), -ENOENT);
+	assert_string_equal(msg(&rep), "updtr_task: updater 'nope' not found");
+	assert_int_equal(exec_line(d, "updtr_task", &rep), -EINVAL);
+	assert_non_null(strstr(msg(&rep), "requires attribute 'name'"));
+
+	assert_int_equal(exec_line(d, "update_time_stats name=u2", &rep), 0);
+	assert_string_equal(ldmsd_buf_str(&rep.json),
+			    "{\"u2\":{\"histogram\":{\"n_warmup\":100,\"warmup_count\":0,"
+			    "\"warmup_in_progress\":true}}}");
+	assert_int_equal(exec_line(d, "update_time_stats", &rep), 0);
+	json_t *j = reply_json(&rep);
+	assert_int_equal(json_object_size(j), 2);
+	json_decref(j);
+	assert_int_equal(exec_line(d, "update_time_stats name=zz", &rep), -ENOENT);
+	assert_int_equal(exec_line(d, "update_time_stats reset=x", &rep), -EINVAL);
+	assert_non_null(strstr(msg(&rep), "attribute 'reset'"));
+
+	assert_int_equal(
+	    exec_line(d, "strgp_add name=s1 plugin=csv container=c schema=meminfo", &rep), 0);
+	assert_int_equal(exec_line(d, "store_time_stats", &rep), 0);
+	assert_string_equal(
+	    ldmsd_buf_str(&rep.json),
+	    "{\"s1\":{\"hist_store_time\":{\"n_warmup\":200,\"warmup_count\":0,"
+	    "\"warmup_in_progress\":true},\"producers\":{},\"schemas\":{},\"sets\":{},"
+	    "\"threads\":{}}}");
+	assert_int_equal(exec_line(d, "store_time_stats name=s2", &rep), -ENOENT);
+
+	assert_int_equal(exec_line(d,
+				   "prdcr_add name=vp1 host=127.0.0.1 port=1 xprt=sock type=active "
+				   "reconnect=1s",
+				   &rep),
+			 0);
+	assert_int_equal(exec_line(d, "prdcr_subscribe regex=^vp stream=app.x rx_rate=100", &rep),
+			 0);
+	assert_int_equal(exec_line(d, "prdcr_subscribe regex=.* message_tag=t2", &rep), 0);
+	assert_int_equal(exec_line(d, "prdcr_stream_status regex=vp1", &rep), 0);
+	assert_string_equal(
+	    ldmsd_buf_str(&rep.json),
+	    "[{\"name\":\"vp1\",\"state\":\"STOPPED\",\"subscriptions\":["
+	    "{\"message_tag\":\"app.x\",\"is_regex\":1,\"rx_rate\":100},"
+	    "{\"message_tag\":\"t2\",\"is_regex\":0,\"rx_rate\":-1}],\"conn\":{}}]");
+	assert_int_equal(exec_line(d, "prdcr_stream_status regex=nomatch", &rep), 0);
+	assert_string_equal(ldmsd_buf_str(&rep.json), "[]");
+	assert_int_equal(exec_line(d, "prdcr_stream_status regex=(", &rep), -EINVAL);
+	assert_non_null(strstr(msg(&rep), "attribute 'regex'"));
 	ldmsd_reply_free(&rep);
 	ldmsd_free(d);
 }
@@ -342,9 +414,10 @@ static void test_streams(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_udata),   cmocka_unit_test(test_oneshot_time_parse),
-	    cmocka_unit_test(test_oneshot), cmocka_unit_test(test_logrotate),
-	    cmocka_unit_test(test_example), cmocka_unit_test(test_streams),
+	    cmocka_unit_test(test_udata),	cmocka_unit_test(test_oneshot_time_parse),
+	    cmocka_unit_test(test_oneshot),	cmocka_unit_test(test_logrotate),
+	    cmocka_unit_test(test_example),	cmocka_unit_test(test_streams),
+	    cmocka_unit_test(test_agg_queries),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
