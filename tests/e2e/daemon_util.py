@@ -112,6 +112,7 @@ class Daemon:
         self.port = free_port()
         self.out_path = out_path
         self.log_path = None
+        self.more_args = []
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
 
@@ -120,8 +121,16 @@ class Daemon:
 
     @property
     def args(self):
-        """The command line, as argv() (tests run it themselves, e.g. to check a refusal)."""
-        return self.argv()
+        """The command line: argv() and what a test appended (`d.args += [...]` before
+        start()); tests may also run it themselves, e.g. to check a refusal."""
+        return self.argv() + self.more_args
+
+    @args.setter
+    def args(self, value):
+        base = self.argv()
+        if list(value[: len(base)]) != base:
+            raise ValueError("%s: only arguments after its own command line" % self.name)
+        self.more_args = list(value[len(base):])
 
     @property
     def pid(self):
@@ -145,13 +154,13 @@ class Daemon:
         """Starts the daemon and waits until it listens on its port. With repick_port
         (the port was not handed out yet), a port taken between its choice and the
         bind is replaced by another one, up to 3 times."""
-        if not os.access(self.argv()[0], os.X_OK):
-            pytest.skip("not built: " + self.argv()[0])
+        if not os.access(self.args[0], os.X_OK):
+            pytest.skip("not built: " + self.args[0])
         deadline = time.monotonic() + timeout
         for attempt in range(3 if repick_port else 1):
             with open(self.out_path, "wb") as out:
                 self.proc = subprocess.Popen(
-                    self.argv(),
+                    self.args,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=out,
