@@ -354,11 +354,18 @@ def test_multi_instance(cluster, etcd, tmp_path):
             return None
         return who, assign
 
+    def both_managing():
+        """split_ok over both instances, each managing some (one reading of the state:
+        it may change between two)"""
+        r = split_ok(ids)
+        return r if r and len(set(v[0] for v in r[0].values())) == 2 else None
+
     try:
         for m in ms:
             m.start()
-        who, assign = wait_until(lambda: split_ok(ids), 40, "the daemons split over 2 instances")
-        assert len(set(v[0] for v in who.values())) == 2, "both instances manage something"
+        # the first instance up may take every group until the second one joins:
+        # wait for the split, not for the first complete assignment
+        who, assign = wait_until(both_managing, 40, "the daemons split over 2 instances")
         wait_until(lambda: all_stored(c), 40, "rows of every sampler at L2")
         running = {a: c.running_producers(a) for a in c.l1}
         first = who["l1-1"][0]
@@ -387,10 +394,6 @@ def test_multi_instance(cluster, etcd, tmp_path):
         _, assign3 = managers()
         log_len = len(ms[k].log())
         ms[k].start()
-        def both_managing():  # one reading of the state: it may change between two
-            r = split_ok(ids)
-            return r if r and len(set(v[0] for v in r[0].values())) == 2 else None
-
         wait_until(both_managing, 30, "both instances managing again")
         time.sleep(2)
         assert managers()[1] == assign3
