@@ -3,7 +3,6 @@
  * (u64); `metrics=` selects a subset, which also changes the default schema name
  * (loadavg[i]XXXXXX) as upstream. Single instance per daemon. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +19,7 @@ static const char *const met_name[NMET] = {
 
 struct loadavg {
 	struct sampler_base base;
-	int fd;
-	char *buf;
-	size_t cap;
+	struct sampler_file file;
 	int force_integer;
 	int collect[NMET];
 	int mid[NMET];
@@ -44,12 +41,7 @@ static const char *loadavg_usage(struct ldmsd_plugin_handle *h)
 
 static int loadavg_init(struct ldmsd_plugin_handle *h)
 {
-	struct loadavg *l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	l->fd = -1;
-	h->ctx = l;
-	return 0;
+	return sampler_ctx_new(h, sizeof(struct loadavg), offsetof(struct loadavg, file));
 }
 
 static int parse_metrics(struct loadavg *l, const char *s, struct ldms_err *err)
@@ -114,10 +106,8 @@ static int loadavg_config(struct ldmsd_plugin_handle *h, const struct ldmsd_attr
 	make_schema_name(l);
 	if ((rc = sampler_base_config(&l->base, h, a, l->schema_name, err)))
 		goto fail;
-	l->fd = open(LOADAVG_FILE, O_RDONLY | O_CLOEXEC);
-	if (l->fd < 0) {
-		rc = ldms_err_set(err, -errno, "Could not open %s: %s", LOADAVG_FILE,
-				  strerror(errno));
+	if ((rc = sampler_file_open(&l->file, LOADAVG_FILE))) {
+		ldms_err_set(err, rc, "Could not open %s: %s", LOADAVG_FILE, strerror(-rc));
 		goto fail;
 	}
 	if (!sampler_base_schema_new(&l->base, err)) {
@@ -136,15 +126,9 @@ static int loadavg_config(struct ldmsd_plugin_handle *h, const struct ldmsd_attr
 		}
 		l->mid[i] = rc;
 	}
-	if ((rc = sampler_base_set_new(&l->base, err)))
-		goto fail;
-	return 0;
+	rc = 0;
 fail:
-	sampler_base_del(&l->base);
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
-	return rc;
+	return sampler_config_end(&l->base, &l->file, rc, err);
 }
 
 static int loadavg_sample(struct ldmsd_plugin_handle *h)
@@ -157,11 +141,11 @@ static int loadavg_sample(struct ldmsd_plugin_handle *h)
 
 	if (!l || !l->base.set)
 		return -EINVAL;
-	len = sampler_read_file(l->fd, &l->buf, &l->cap);
+	len = sampler_file_read(&l->file);
 	if (len < 0)
 		return (int)len;
-	if (sscanf(l->buf, "%lg %lg %lg %llu/%llu %llu", &load[0], &load[1], &load[2], &u[0], &u[1],
-		   &u[2]) != NMET) {
+	if (sscanf(l->file.buf, "%lg %lg %lg %llu/%llu %llu", &load[0], &load[1], &load[2], &u[0],
+		   &u[1], &u[2]) != NMET) {
 		ldms_log(LDMS_LERROR, h->log_name, "failed to parse %s", LOADAVG_FILE);
 		return -EINVAL;
 	}
@@ -186,30 +170,8 @@ static int loadavg_sample(struct ldmsd_plugin_handle *h)
 static void loadavg_term(struct ldmsd_plugin_handle *h)
 {
 	struct loadavg *l = h->ctx;
-	if (!l)
-		return;
-	sampler_base_del(&l->base);
-	if (l->fd >= 0)
-		close(l->fd);
-	free(l->buf);
-	free(l);
-	h->ctx = NULL;
+	if (l)
+		sampler_ctx_del(h, &l->base, &l->file);
 }
 
-static const struct ldmsd_plugin loadavg_plugin = {
-    .name = "loadavg",
-    .type = LDMSD_PLUGIN_SAMPLER,
-    .api_version = LDMSD_PLUGIN_API_VERSION,
-    .multi_instance = 0,
-    .multi_config = 0,
-    .usage = loadavg_usage,
-    .init = loadavg_init,
-    .config = loadavg_config,
-    .term = loadavg_term,
-    .sample = loadavg_sample,
-};
-
-const struct ldmsd_plugin *ldmsd_plugin_get(void)
-{
-	return &loadavg_plugin;
-}
+SAMPLER_PLUGIN(loadavg, "loadavg", 0, 0)

@@ -2,7 +2,6 @@
  * `ifaces=` (order kept, at most 20; absent interfaces report 0), as sixteen u64
  * metrics "<counter>#<iface>" per interface like upstream. Single instance. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +22,7 @@ static const char *const var_name[NVARS] = {
 
 struct procnetdev {
 	struct sampler_base base;
-	int fd;
-	char *buf;
-	size_t cap;
+	struct sampler_file file;
 	int niface;
 	char iface[MAXIFACE][IFNAME_MAX];
 	int mid[MAXIFACE]; /* index of the first metric of each iface */
@@ -41,12 +38,7 @@ static const char *procnetdev_usage(struct ldmsd_plugin_handle *h)
 
 static int procnetdev_init(struct ldmsd_plugin_handle *h)
 {
-	struct procnetdev *p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->fd = -1;
-	h->ctx = p;
-	return 0;
+	return sampler_ctx_new(h, sizeof(struct procnetdev), offsetof(struct procnetdev, file));
 }
 
 static int parse_ifaces(struct procnetdev *p, const char *s, struct ldms_err *err)
@@ -99,10 +91,8 @@ static int procnetdev_config(struct ldmsd_plugin_handle *h, const struct ldmsd_a
 		return rc;
 	if ((rc = sampler_base_config(&p->base, h, a, "procnetdev", err)))
 		goto fail;
-	p->fd = open(NETDEV_FILE, O_RDONLY | O_CLOEXEC);
-	if (p->fd < 0) {
-		rc = ldms_err_set(err, -errno, "Could not open %s: %s", NETDEV_FILE,
-				  strerror(errno));
+	if ((rc = sampler_file_open(&p->file, NETDEV_FILE))) {
+		ldms_err_set(err, rc, "Could not open %s: %s", NETDEV_FILE, strerror(-rc));
 		goto fail;
 	}
 	if (!sampler_base_schema_new(&p->base, err)) {
@@ -121,15 +111,9 @@ static int procnetdev_config(struct ldmsd_plugin_handle *h, const struct ldmsd_a
 				p->mid[i] = rc;
 		}
 	}
-	if ((rc = sampler_base_set_new(&p->base, err)))
-		goto fail;
-	return 0;
+	rc = 0;
 fail:
-	sampler_base_del(&p->base);
-	if (p->fd >= 0)
-		close(p->fd);
-	p->fd = -1;
-	return rc;
+	return sampler_config_end(&p->base, &p->file, rc, err);
 }
 
 static int procnetdev_sample(struct ldmsd_plugin_handle *h)
@@ -141,11 +125,11 @@ static int procnetdev_sample(struct ldmsd_plugin_handle *h)
 
 	if (!p || !p->base.set)
 		return -EINVAL;
-	len = sampler_read_file(p->fd, &p->buf, &p->cap);
+	len = sampler_file_read(&p->file);
 	if (len < 0)
 		return (int)len;
 	sampler_base_sample_begin(&p->base);
-	for (line = p->buf; *line; line = next) {
+	for (line = p->file.buf; *line; line = next) {
 		char *eol = strchr(line, '\n');
 		if (!eol)
 			eol = line + strlen(line);
@@ -183,30 +167,8 @@ static int procnetdev_sample(struct ldmsd_plugin_handle *h)
 static void procnetdev_term(struct ldmsd_plugin_handle *h)
 {
 	struct procnetdev *p = h->ctx;
-	if (!p)
-		return;
-	sampler_base_del(&p->base);
-	if (p->fd >= 0)
-		close(p->fd);
-	free(p->buf);
-	free(p);
-	h->ctx = NULL;
+	if (p)
+		sampler_ctx_del(h, &p->base, &p->file);
 }
 
-static const struct ldmsd_plugin procnetdev_plugin = {
-    .name = "procnetdev",
-    .type = LDMSD_PLUGIN_SAMPLER,
-    .api_version = LDMSD_PLUGIN_API_VERSION,
-    .multi_instance = 0,
-    .multi_config = 0,
-    .usage = procnetdev_usage,
-    .init = procnetdev_init,
-    .config = procnetdev_config,
-    .term = procnetdev_term,
-    .sample = procnetdev_sample,
-};
-
-const struct ldmsd_plugin *ldmsd_plugin_get(void)
-{
-	return &procnetdev_plugin;
-}
+SAMPLER_PLUGIN(procnetdev, "procnetdev", 0, 0)

@@ -4,7 +4,6 @@
  * instance per daemon. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,9 +34,7 @@ static const char *const scalar_metric[NSCALARS] = {
 
 struct procstat {
 	struct sampler_base base;
-	int fd;
-	char *buf;
-	size_t cap;
+	struct sampler_file file;
 	int maxcpu;
 	long tick;
 	int mid_ncore;
@@ -59,22 +56,11 @@ static const char *procstat_usage(struct ldmsd_plugin_handle *h)
 
 static int procstat_init(struct ldmsd_plugin_handle *h)
 {
-	struct procstat *p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->fd = -1;
-	p->mid_tick = -1;
-	h->ctx = p;
-	return 0;
-}
-
-static char *next_line(char *line, char **eol)
-{
-	char *e = strchr(line, '\n');
-	if (!e)
-		e = line + strlen(line);
-	*eol = e;
-	return *e ? e + 1 : e;
+	int rc = sampler_ctx_new(h, sizeof(struct procstat), offsetof(struct procstat, file));
+	struct procstat *p = h->ctx;
+	if (!rc)
+		p->mid_tick = -1;
+	return rc;
 }
 
 /* First token of a line into tok (NUL terminated); returns a pointer after it. */
@@ -134,8 +120,8 @@ static int procstat_schema(struct procstat *p, struct ldms_err *err)
 	}
 	for (i = 0; i < NSCALARS; i++)
 		p->mid_scalar[i] = -1;
-	for (char *line = p->buf, *eol, *next; *line; line = next) {
-		next = next_line(line, &eol);
+	for (char *line = p->file.buf, *eol, *next; *line; line = next) {
+		next = sampler_next_line(line, &eol);
 		line_token(line, eol, tok, sizeof(tok));
 		int c = cpu_index(tok);
 		if (c >= 0) {
@@ -203,13 +189,12 @@ static int procstat_config(struct ldmsd_plugin_handle *h, const struct ldmsd_att
 		p->tick = sysconf(_SC_CLK_TCK);
 	if ((rc = sampler_base_config(&p->base, h, a, "procstat", err)))
 		goto fail;
-	p->fd = open(PROCSTAT_FILE, O_RDONLY | O_CLOEXEC);
-	if (p->fd < 0) {
-		rc = ldms_err_set(err, -errno, "Could not open the %s file: %s", PROCSTAT_FILE,
-				  strerror(errno));
+	if ((rc = sampler_file_open(&p->file, PROCSTAT_FILE))) {
+		ldms_err_set(err, rc, "Could not open the %s file: %s", PROCSTAT_FILE,
+			     strerror(-rc));
 		goto fail;
 	}
-	len = sampler_read_file(p->fd, &p->buf, &p->cap);
+	len = sampler_file_read(&p->file);
 	if (len < 0) {
 		rc = ldms_err_set(err, (int)len, "Could not read '%s'.", PROCSTAT_FILE);
 		goto fail;
@@ -234,9 +219,7 @@ fail:
 	sampler_base_del(&p->base);
 	free(p->core);
 	p->core = NULL;
-	if (p->fd >= 0)
-		close(p->fd);
-	p->fd = -1;
+	sampler_file_close(&p->file);
 	return rc;
 }
 
@@ -261,14 +244,14 @@ static int procstat_sample(struct ldmsd_plugin_handle *h)
 
 	if (!p || !p->base.set)
 		return -EINVAL;
-	len = sampler_read_file(p->fd, &p->buf, &p->cap);
+	len = sampler_file_read(&p->file);
 	if (len < 0)
 		return (int)len;
 	memset(p->sum, 0, sizeof(p->sum));
 	memset(p->core, 0, (size_t)p->maxcpu * NCOLS * sizeof(*p->core));
 	sampler_base_sample_begin(&p->base);
-	for (char *line = p->buf, *eol, *next; *line; line = next) {
-		next = next_line(line, &eol);
+	for (char *line = p->file.buf, *eol, *next; *line; line = next) {
+		next = sampler_next_line(line, &eol);
 		const char *q = line_token(line, eol, tok, sizeof(tok));
 		int c = cpu_index(tok);
 		if (c == -1) {
@@ -305,28 +288,10 @@ static void procstat_term(struct ldmsd_plugin_handle *h)
 	if (!p)
 		return;
 	sampler_base_del(&p->base);
-	if (p->fd >= 0)
-		close(p->fd);
-	free(p->buf);
+	sampler_file_close(&p->file);
 	free(p->core);
 	free(p);
 	h->ctx = NULL;
 }
 
-static const struct ldmsd_plugin procstat_plugin = {
-    .name = "procstat",
-    .type = LDMSD_PLUGIN_SAMPLER,
-    .api_version = LDMSD_PLUGIN_API_VERSION,
-    .multi_instance = 0,
-    .multi_config = 0,
-    .usage = procstat_usage,
-    .init = procstat_init,
-    .config = procstat_config,
-    .term = procstat_term,
-    .sample = procstat_sample,
-};
-
-const struct ldmsd_plugin *ldmsd_plugin_get(void)
-{
-	return &procstat_plugin;
-}
+SAMPLER_PLUGIN(procstat, "procstat", 0, 0)

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -364,4 +365,63 @@ int sampler_parse_u64(const char **pp, uint64_t *out)
 	*out = v;
 	*pp = p;
 	return 0;
+}
+
+char *sampler_next_line(char *line, char **eol)
+{
+	char *e = strchr(line, '\n');
+	if (!e)
+		e = line + strlen(line);
+	*eol = e;
+	return *e ? e + 1 : e;
+}
+
+int sampler_file_open(struct sampler_file *f, const char *path)
+{
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	return f->fd < 0 ? -errno : 0;
+}
+
+ssize_t sampler_file_read(struct sampler_file *f)
+{
+	return sampler_read_file(f->fd, &f->buf, &f->cap);
+}
+
+void sampler_file_close(struct sampler_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	free(f->buf);
+	f->buf = NULL;
+	f->cap = 0;
+}
+
+int sampler_ctx_new(struct ldmsd_plugin_handle *h, size_t size, size_t file_off)
+{
+	char *ctx = calloc(1, size);
+	if (!ctx)
+		return -ENOMEM;
+	((struct sampler_file *)(ctx + file_off))->fd = -1;
+	h->ctx = ctx;
+	return 0;
+}
+
+int sampler_config_end(struct sampler_base *b, struct sampler_file *f, int rc, struct ldms_err *err)
+{
+	if (!rc)
+		rc = sampler_base_set_new(b, err);
+	if (rc) {
+		sampler_base_del(b);
+		sampler_file_close(f);
+	}
+	return rc;
+}
+
+void sampler_ctx_del(struct ldmsd_plugin_handle *h, struct sampler_base *b, struct sampler_file *f)
+{
+	sampler_base_del(b);
+	sampler_file_close(f);
+	free(h->ctx);
+	h->ctx = NULL;
 }

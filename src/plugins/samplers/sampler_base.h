@@ -83,6 +83,55 @@ const char *sampler_attr(const struct ldmsd_attrs *a, const char *name);
  * terminated). Returns the length or -errno. */
 ssize_t sampler_read_file(int fd, char **buf, size_t *cap);
 
+/* The line after `line` in a NUL-terminated buffer; *eol is set to the end of `line`
+ * (its '\n' or the terminating NUL). */
+char *sampler_next_line(char *line, char **eol);
+
+/* The /proc file a sampler keeps open and reads again at each sample. */
+struct sampler_file {
+	int fd; /* -1: closed */
+	char *buf;
+	size_t cap;
+};
+
+/* Opens path read-only, close-on-exec. 0 or -errno (the caller words the error). */
+int sampler_file_open(struct sampler_file *f, const char *path);
+/* sampler_read_file() on it: the length or -errno. */
+ssize_t sampler_file_read(struct sampler_file *f);
+/* Closes the file and frees the buffer (a closed file is left alone). */
+void sampler_file_close(struct sampler_file *f);
+
+/* The calloc'ed context of a sampler whose struct sampler_file sits at file_off (set
+ * closed), stored in h->ctx. 0 or -ENOMEM. */
+int sampler_ctx_new(struct ldmsd_plugin_handle *h, size_t size, size_t file_off);
+
+/* The end of a config: the set made when rc is 0; on failure (here or before) the base
+ * and the file are released so that config can be tried again. Returns rc. */
+int sampler_config_end(struct sampler_base *b, struct sampler_file *f, int rc,
+		       struct ldms_err *err);
+/* term of a context from sampler_ctx_new() (h->ctx): base, file and context freed. */
+void sampler_ctx_del(struct ldmsd_plugin_handle *h, struct sampler_base *b, struct sampler_file *f);
+
+/* The plugin descriptor and ldmsd_plugin_get() of a sampler whose callbacks are
+ * prefix_usage, prefix_init, prefix_config, prefix_term and prefix_sample. */
+#define SAMPLER_PLUGIN(prefix, pname, multi_inst, multi_cfg)                                       \
+	static const struct ldmsd_plugin prefix##_plugin = {                                       \
+	    .name = pname,                                                                         \
+	    .type = LDMSD_PLUGIN_SAMPLER,                                                          \
+	    .api_version = LDMSD_PLUGIN_API_VERSION,                                               \
+	    .multi_instance = multi_inst,                                                          \
+	    .multi_config = multi_cfg,                                                             \
+	    .usage = prefix##_usage,                                                               \
+	    .init = prefix##_init,                                                                 \
+	    .config = prefix##_config,                                                             \
+	    .term = prefix##_term,                                                                 \
+	    .sample = prefix##_sample,                                                             \
+	};                                                                                         \
+	const struct ldmsd_plugin *ldmsd_plugin_get(void)                                          \
+	{                                                                                          \
+		return &prefix##_plugin;                                                           \
+	}
+
 /* Parses an unsigned decimal at *p (after blanks); advances *p. Returns 0 or -EINVAL. */
 int sampler_parse_u64(const char **p, uint64_t *out);
 

@@ -4,7 +4,6 @@
 #include "sampler_base_list.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +14,7 @@ struct sampler_list *sampler_list_new(const char *path)
 	if (!l)
 		return NULL;
 	l->path = path;
-	l->fd = -1;
+	l->file.fd = -1;
 	return l;
 }
 
@@ -39,15 +38,6 @@ static int list_line(const char *p, const char *eol, char *name, size_t nlen, ui
 	return sampler_parse_u64(&q, val);
 }
 
-static char *next_line(char *line, char **eol)
-{
-	char *e = strchr(line, '\n');
-	if (!e)
-		e = line + strlen(line);
-	*eol = e;
-	return *e ? e + 1 : e;
-}
-
 int sampler_list_config(struct sampler_list *l, struct ldmsd_plugin_handle *h,
 			const struct ldmsd_attrs *a, const char *def_schema, struct ldms_err *err)
 {
@@ -63,13 +53,12 @@ int sampler_list_config(struct sampler_list *l, struct ldmsd_plugin_handle *h,
 		return rc;
 	if ((rc = sampler_base_config(&l->base, h, a, def_schema, err)))
 		goto fail;
-	l->fd = open(l->path, O_RDONLY | O_CLOEXEC);
-	if (l->fd < 0) {
-		rc = ldms_err_set(err, -errno, "Could not open the %s file '%s': %s", def_schema,
-				  l->path, strerror(errno));
+	if ((rc = sampler_file_open(&l->file, l->path))) {
+		ldms_err_set(err, rc, "Could not open the %s file '%s': %s", def_schema, l->path,
+			     strerror(-rc));
 		goto fail;
 	}
-	len = sampler_read_file(l->fd, &l->buf, &l->cap);
+	len = sampler_file_read(&l->file);
 	if (len < 0) {
 		rc = ldms_err_set(err, (int)len, "Could not read '%s'.", l->path);
 		goto fail;
@@ -79,8 +68,8 @@ int sampler_list_config(struct sampler_list *l, struct ldmsd_plugin_handle *h,
 		goto fail;
 	}
 	l->nfile = 0;
-	for (char *line = l->buf, *eol, *next; *line; line = next) {
-		next = next_line(line, &eol);
+	for (char *line = l->file.buf, *eol, *next; *line; line = next) {
+		next = sampler_next_line(line, &eol);
 		if (list_line(line, eol, name, sizeof(name), &v))
 			break;
 		rc = ldms_schema_metric_add(l->base.schema, name, LDMS_V_U64, NULL);
@@ -90,15 +79,9 @@ int sampler_list_config(struct sampler_list *l, struct ldmsd_plugin_handle *h,
 		}
 		l->nfile++;
 	}
-	if ((rc = sampler_base_set_new(&l->base, err)))
-		goto fail;
-	return 0;
+	rc = 0;
 fail:
-	sampler_base_del(&l->base);
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
-	return rc;
+	return sampler_config_end(&l->base, &l->file, rc, err);
 }
 
 int sampler_list_sample(struct sampler_list *l)
@@ -110,11 +93,11 @@ int sampler_list_sample(struct sampler_list *l)
 
 	if (!l || !l->base.set)
 		return -EINVAL;
-	len = sampler_read_file(l->fd, &l->buf, &l->cap);
+	len = sampler_file_read(&l->file);
 	sampler_base_sample_begin(&l->base);
 	if (len > 0) {
-		for (char *line = l->buf, *eol, *next; *line && i < l->nfile; line = next) {
-			next = next_line(line, &eol);
+		for (char *line = l->file.buf, *eol, *next; *line && i < l->nfile; line = next) {
+			next = sampler_next_line(line, &eol);
 			if (list_line(line, eol, name, sizeof(name), &v))
 				break;
 			ldms_metric_set_u64(l->base.set, SAMPLER_BASE_METRIC_COUNT + i, v);
@@ -130,8 +113,6 @@ void sampler_list_free(struct sampler_list *l)
 	if (!l)
 		return;
 	sampler_base_del(&l->base);
-	if (l->fd >= 0)
-		close(l->fd);
-	free(l->buf);
+	sampler_file_close(&l->file);
 	free(l);
 }

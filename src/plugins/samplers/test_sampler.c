@@ -782,20 +782,4 @@ static void ts_term(struct ldmsd_plugin_handle *h)
 	h->ctx = NULL;
 }
 
-static const struct ldmsd_plugin ts_plugin = {
-    .name = "test_sampler",
-    .type = LDMSD_PLUGIN_SAMPLER,
-    .api_version = LDMSD_PLUGIN_API_VERSION,
-    .multi_instance = 1,
-    .multi_config = 1,
-    .usage = ts_usage,
-    .init = ts_init,
-    .config = ts_config,
-    .term = ts_term,
-    .sample = ts_sample,
-};
-
-const struct ldmsd_plugin *ldmsd_plugin_get(void)
-{
-	return &ts_plugin;
-}
+SAMPLER_PLUGIN(ts, "test_sampler", 1, 1)
