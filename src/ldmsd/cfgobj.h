@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
 struct ldmsd;
@@ -31,6 +33,20 @@ struct ldmsd_cfgobj {
 			gid_t gid;                                                                 \
 			uint32_t perm;                                                             \
 		};                                                                                 \
+	}
+
+/* Defines `static void *fn(struct ldmsd *d, const char *name)`, the kind's find: the object
+ * of the aggregator's list `field` (of struct type, linked by `link`) named name. */
+#define LDMSD_CFGOBJ_FIND(fn, type, field)                                                         \
+	static void *fn(struct ldmsd *d, const char *name)                                         \
+	{                                                                                          \
+		struct type *o;                                                                    \
+		if (!d->agg || !name)                                                              \
+			return NULL;                                                               \
+		TAILQ_FOREACH(o, &d->agg->field, link)                                             \
+		if (!strcmp(o->name, name))                                                        \
+			return o;                                                                  \
+		return NULL;                                                                       \
 	}
 
 /* An object's state as far as commands care; the updater and storage policy states have

@@ -26,6 +26,10 @@ extern const struct ldmsd_cmd_def ldmsd_verbs_stats_cmds[];
 void ldmsd_verbs_shutdown(struct ldmsd *d);
 void ldmsd_verbs_stream_shutdown(struct ldmsd *d);
 
+/* reset= of the statistics queries: true/false, a bare keyword = true. 0, or
+ * -EINVAL with the reply naming the attribute. */
+int ldmsd_verbs_reset_attr(struct ldmsd_req_ctxt *c, int *reset);
+
 /* Next epoch second for `oneshot time=`: "now", "now+N" or an epoch number.
  * 0 with *at_us filled, -EINVAL otherwise. Pure apart from the clock. */
 int ldmsd_oneshot_time_parse(const char *s, uint64_t now_us, uint64_t *at_us);

@@ -13,6 +13,7 @@
 #include "ldmsd.h"
 #include "ldmsd_agg.h"
 #include "ldmsd_cmd.h"
+#include "ldmsd_verbs.h"
 
 #define MSG_CMD_LOG "ldms.msg"
 
@@ -325,19 +326,6 @@ static int prdcr_unsubscribe_handler(struct ldmsd_req_ctxt *c)
 	return sub_cmd(c, 1);
 }
 
-static int reset_attr(struct ldmsd_req_ctxt *c, int *reset)
-{
-	const char *r = ldmsd_req_attr(c, LDMSD_ATTR_RESET);
-
-	*reset = 0;
-	if (r && *r && ldms_parse_bool(r, reset))
-		return ldmsd_reply_err(c, -EINVAL, "%s: reset must be true or false, not '%s'",
-				       ldmsd_req_verb(c), r);
-	if (r && !*r)
-		*reset = 1; /* a bare keyword */
-	return 0;
-}
-
 static int json_out(struct ldmsd_req_ctxt *c, int rc, char *json)
 {
 	if (rc == -ENOTSUP)
@@ -360,7 +348,7 @@ static int msg_stats_handler(struct ldmsd_req_ctxt *c)
 
 	if (!tag)
 		tag = ldmsd_req_attr(c, LDMSD_ATTR_MSG_TAG);
-	if ((rc = reset_attr(c, &reset)))
+	if ((rc = ldmsd_verbs_reset_attr(c, &reset)))
 		return rc;
 	rc = ldms_msg_stats_json(re && *re ? re : NULL, tag && *tag ? tag : NULL, reset, &json);
 	return json_out(c, rc, json);
@@ -371,7 +359,7 @@ static int msg_client_stats_handler(struct ldmsd_req_ctxt *c)
 	char *json = NULL;
 	int reset, rc;
 
-	if ((rc = reset_attr(c, &reset)))
+	if ((rc = ldmsd_verbs_reset_attr(c, &reset)))
 		return rc;
 	rc = ldms_msg_client_stats_json(reset, &json);
 	return json_out(c, rc, json);

@@ -320,8 +320,7 @@ static int prdcr_status_handler(struct ldmsd_req_ctxt *c)
 	int n = 0;
 	if (!j)
 		return c->reply->rc;
-	struct ldmsd_agg *a = c->d->agg;
-	TAILQ_FOREACH(p, &a->prdcrs, link)
+	TAILQ_FOREACH(p, &c->d->agg->prdcrs, link)
 	{
 		if (name && *name && strcmp(p->name, name))
 			continue;
@@ -370,8 +369,7 @@ static int prdcr_set_status_handler(struct ldmsd_req_ctxt *c)
 	int n = 0;
 	if (!j)
 		return c->reply->rc;
-	struct ldmsd_agg *a = c->d->agg;
-	TAILQ_FOREACH(p, &a->prdcrs, link)
+	TAILQ_FOREACH(p, &c->d->agg->prdcrs, link)
 	{
 		if (prod && *prod && strcmp(p->name, prod))
 			continue;

@@ -258,16 +258,7 @@ int ldmsd_cidr_match(const uint8_t net[16], int prefix_len, const char *addr)
 }
 
 /* ---- prdcr_listen ------------------------------------------------------------------------- */
-static void *pl_find(struct ldmsd *d, const char *name)
-{
-	struct ldmsd_prdcr_listen *pl;
-	if (!d->agg || !name)
-		return NULL;
-	TAILQ_FOREACH(pl, &d->agg->listens, link)
-	if (!strcmp(pl->name, name))
-		return pl;
-	return NULL;
-}
+LDMSD_CFGOBJ_FIND(pl_find, ldmsd_prdcr_listen, listens)
 
 static void pl_free(struct ldmsd_prdcr_listen *pl)
 {

@@ -89,16 +89,7 @@ void ldmsd_strgp_put(struct ldmsd_strgp *s)
 		strgp_free(s);
 }
 
-static void *strgp_find(struct ldmsd *d, const char *name)
-{
-	struct ldmsd_strgp *s;
-	if (!d->agg || !name)
-		return NULL;
-	TAILQ_FOREACH(s, &d->agg->strgps, link)
-	if (!strcmp(s->name, name))
-		return s;
-	return NULL;
-}
+LDMSD_CFGOBJ_FIND(strgp_find, ldmsd_strgp, strgps)
 
 /* ---- the data path -----------------------------------------------------------------------------
  */
@@ -569,8 +560,7 @@ static int strgp_status_handler(struct ldmsd_req_ctxt *c)
 	int n = 0;
 	if (!j)
 		return c->reply->rc;
-	struct ldmsd_agg *a = c->d->agg;
-	TAILQ_FOREACH(s, &a->strgps, link)
+	TAILQ_FOREACH(s, &c->d->agg->strgps, link)
 	{
 		if (name && *name && strcmp(name, s->name))
 			continue;

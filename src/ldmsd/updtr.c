@@ -158,16 +158,7 @@ static void updtr_free(struct ldmsd_updtr *u)
 	free(u);
 }
 
-static void *updtr_find(struct ldmsd *d, const char *name)
-{
-	struct ldmsd_updtr *u;
-	if (!d->agg || !name)
-		return NULL;
-	TAILQ_FOREACH(u, &d->agg->updtrs, link)
-	if (!strcmp(u->name, name))
-		return u;
-	return NULL;
-}
+LDMSD_CFGOBJ_FIND(updtr_find, ldmsd_updtr, updtrs)
 
 /* ---- commands ------------------------------------------------------------------------------ */
 static int sched_attrs(struct ldmsd_req_ctxt *c, int64_t *interval, int64_t *offset, int *sync,
@@ -431,8 +422,7 @@ static int updtr_status_handler(struct ldmsd_req_ctxt *c)
 	int n = 0;
 	if (!j)
 		return c->reply->rc;
-	struct ldmsd_agg *a = c->d->agg;
-	TAILQ_FOREACH(u, &a->updtrs, link)
+	TAILQ_FOREACH(u, &c->d->agg->updtrs, link)
 	{
 		if (name && *name && strcmp(name, u->name))
 			continue;
@@ -456,8 +446,7 @@ static int updtr_match_list_handler(struct ldmsd_req_ctxt *c)
 	int n = 0;
 	if (!j)
 		return c->reply->rc;
-	struct ldmsd_agg *a = c->d->agg;
-	TAILQ_FOREACH(u, &a->updtrs, link)
+	TAILQ_FOREACH(u, &c->d->agg->updtrs, link)
 	{
 		struct ldmsd_regex_ent *e;
 		int m = 0;

@@ -335,19 +335,13 @@ static int stream_status_handler(struct ldmsd_req_ctxt *c)
 {
 	const char *re_s = ldmsd_req_attr(c, LDMSD_ATTR_REGEX);
 	const char *tag = ldmsd_req_attr(c, LDMSD_ATTR_STREAM);
-	const char *rs = ldmsd_req_attr(c, LDMSD_ATTR_RESET);
 	struct lcount opub = {0}, orecv = {0};
 	int reset = 0, have_re = 0, rc;
 	char *mj = NULL;
 	regex_t re;
 
-	if (rs && *rs && ldms_parse_bool(rs, &reset))
-		return ldmsd_reply_err(c, -EINVAL,
-				       "stream_status: attribute 'reset' must be true or false, "
-				       "not '%s'",
-				       rs);
-	if (rs && !*rs)
-		reset = 1;
+	if ((rc = ldmsd_verbs_reset_attr(c, &reset)))
+		return rc;
 	if (re_s && *re_s) {
 		if (ldms_regcomp(&re, re_s, REG_EXTENDED | REG_NOSUB))
 			return ldmsd_reply_err(

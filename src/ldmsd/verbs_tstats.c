@@ -75,8 +75,8 @@ static void hist_reset(struct hist *h)
 	h->warmup = w;
 }
 
-/* update_time_stats's histogram object */
-static json_t *hist_json_upd(const struct hist *h)
+/* the histogram object of update_time_stats and store_time_stats */
+static json_t *hist_json(const struct hist *h)
 {
 	if (!h->ready)
 		return json_pack("{s:I,s:I,s:b}", "n_warmup", (json_int_t)h->warmup, "warmup_count",
@@ -107,10 +107,11 @@ struct upd_rec {
 	uint64_t cnt, skipped, oversampled, last_gn;
 };
 
-struct upd_hist {
-	struct upd_hist *next;
+/* The histogram of one updater or storage policy of daemon d. */
+struct named_hist {
+	struct named_hist *next;
 	struct ldmsd *d;
-	char *updtr;
+	char *name;
 	struct hist h;
 };
 
@@ -118,14 +119,15 @@ struct upd_pending {
 	struct upd_pending *next;
 	const struct ldmsd_prdcr_set *ps;
 	struct upd_rec *rec;
-	struct upd_hist *hist;
+	struct named_hist *hist;
+	struct ldmsd *d;
 	uint64_t start_us; /* monotonic */
 };
 
 static pthread_mutex_t ts_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct upd_rec *upd_tbl[HBUCKETS];
 static struct upd_pending *pend_tbl[HBUCKETS];
-static struct upd_hist *upd_hists;
+static struct named_hist *upd_hists, *stor_hists;
 
 static uint32_t ptr_hash(const void *p)
 {
@@ -162,21 +164,25 @@ static struct upd_rec *upd_rec_get(struct ldmsd *d, const char *updtr, const cha
 	return r;
 }
 
-static struct upd_hist *upd_hist_get(struct ldmsd *d, const char *updtr)
+/* Caller holds ts_lock: the histogram `name` of d in *list (created with `warmup`
+ * when create is set). */
+static struct named_hist *hist_get(struct named_hist **list, struct ldmsd *d, const char *name,
+				   size_t warmup, int create)
 {
-	struct upd_hist *h;
-	for (h = upd_hists; h; h = h->next)
-		if (h->d == d && !strcmp(h->updtr, updtr))
+	struct named_hist *h;
+	for (h = *list; h; h = h->next)
+		if (h->d == d && !strcmp(h->name, name))
 			return h;
-	h = calloc(1, sizeof(*h));
-	if (!h || !(h->updtr = strdup(updtr))) {
+	if (!create || !(h = calloc(1, sizeof(*h))))
+		return NULL;
+	if (!(h->name = strdup(name))) {
 		free(h);
 		return NULL;
 	}
 	h->d = d;
-	h->h.warmup = UPD_WARMUP;
-	h->next = upd_hists;
-	upd_hists = h;
+	h->h.warmup = warmup;
+	h->next = *list;
+	*list = h;
 	return h;
 }
 
@@ -203,7 +209,8 @@ void ldmsd_tstats_update_begin(struct ldmsd_prdcr_set *ps, struct ldmsd_updtr *u
 	if (e) {
 		e->ps = ps;
 		e->rec = upd_rec_get(u->d, u->name, ps->prdcr->name, ps->inst_name);
-		e->hist = upd_hist_get(u->d, u->name);
+		e->hist = hist_get(&upd_hists, u->d, u->name, UPD_WARMUP, 1);
+		e->d = u->d;
 		e->start_us = ldms_monotonic_us();
 		if (e->rec && e->hist) {
 			uint32_t b = ptr_hash(ps);
@@ -251,7 +258,7 @@ void ldmsd_tstats_update_skip(struct ldmsd_prdcr_set *ps, struct ldmsd_updtr *u)
 	pthread_mutex_unlock(&ts_lock);
 }
 
-static int reset_attr(struct ldmsd_req_ctxt *c, int *reset)
+int ldmsd_verbs_reset_attr(struct ldmsd_req_ctxt *c, int *reset)
 {
 	const char *r = ldmsd_req_attr(c, LDMSD_ATTR_RESET);
 	*reset = 0;
@@ -275,29 +282,22 @@ static int json_reply(struct ldmsd_req_ctxt *c, json_t *o, size_t flags)
 	return rc ? ldmsd_reply_err(c, rc, "out of memory") : 0;
 }
 
-static int update_time_stats_handler(struct ldmsd_req_ctxt *c)
+/* The entries of the updaters name selects (all when NULL); 1 if one matched.
+ * Caller holds the aggregation lock and ts_lock. */
+static int upd_fill(struct ldmsd_req_ctxt *c, struct ldmsd_agg *a, const char *name, int reset,
+		    json_t *out)
 {
-	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
 	struct ldmsd_updtr *u;
-	int reset, rc;
-
-	if ((rc = reset_attr(c, &reset)))
-		return rc;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	json_t *out = json_object();
-	pthread_rwlock_rdlock(&a->lock);
 	int found = 0;
-	pthread_mutex_lock(&ts_lock);
+
 	TAILQ_FOREACH(u, &a->updtrs, link)
 	{
 		if (name && strcmp(name, u->name))
 			continue;
 		found = 1;
-		struct upd_hist *h = upd_hist_get(c->d, u->name);
+		struct named_hist *h = hist_get(&upd_hists, c->d, u->name, UPD_WARMUP, 1);
 		json_t *uo = json_object();
-		json_object_set_new(uo, "histogram", h ? hist_json_upd(&h->h) : json_object());
+		json_object_set_new(uo, "histogram", h ? hist_json(&h->h) : json_object());
 		if (h && reset)
 			hist_reset(&h->h);
 		for (int b = 0; b < HBUCKETS; b++)
@@ -323,14 +323,7 @@ static int update_time_stats_handler(struct ldmsd_req_ctxt *c)
 			}
 		json_object_set_new(out, u->name, uo);
 	}
-	pthread_mutex_unlock(&ts_lock);
-	pthread_rwlock_unlock(&a->lock);
-	if (name && !found) {
-		json_decref(out);
-		return ldmsd_reply_err(c, -ENOENT, "update_time_stats: updater '%s' not found",
-				       name);
-	}
-	return json_reply(c, out, JSON_PRESERVE_ORDER);
+	return found;
 }
 
 /* ---- stores ------------------------------------------------------------------------------ */
@@ -372,15 +365,7 @@ struct stor_rec {
 	long tid;
 };
 
-struct stor_hist {
-	struct stor_hist *next;
-	struct ldmsd *d;
-	char *strgp;
-	struct hist h;
-};
-
 static struct stor_rec *stor_tbl[HBUCKETS];
-static struct stor_hist *stor_hists;
 
 static char *xstrdup(const char *s)
 {
@@ -394,7 +379,7 @@ void ldmsd_tstats_store(struct ldmsd_strgp *st, struct ldmsd_store_job *j, uint6
 	double now_s = (double)ldms_now_us() / 1e6;
 	uint32_t b = str_hash(str_hash(2166136261u, st->name), ps->inst_name) & (HBUCKETS - 1);
 	struct stor_rec *r;
-	struct stor_hist *h;
+	struct named_hist *h;
 
 	pthread_mutex_lock(&ts_lock);
 	for (r = stor_tbl[b]; r; r = r->next)
@@ -409,15 +394,7 @@ void ldmsd_tstats_store(struct ldmsd_strgp *st, struct ldmsd_store_job *j, uint6
 		r->next = stor_tbl[b];
 		stor_tbl[b] = r;
 	}
-	for (h = stor_hists; h && (h->d != st->d || strcmp(h->strgp, st->name)); h = h->next)
-		;
-	if (!h && (h = calloc(1, sizeof(*h)))) {
-		h->d = st->d;
-		h->strgp = xstrdup(st->name);
-		h->h.warmup = STOR_WARMUP;
-		h->next = stor_hists;
-		stor_hists = h;
-	}
+	h = hist_get(&stor_hists, st->d, st->name, STOR_WARMUP, 1);
 	if (r) {
 		r->tid = (long)syscall(SYS_gettid);
 		tstat_add(&r->commit, (double)(end_us - start_us), now_s);
@@ -429,21 +406,14 @@ void ldmsd_tstats_store(struct ldmsd_strgp *st, struct ldmsd_store_job *j, uint6
 	pthread_mutex_unlock(&ts_lock);
 }
 
-static int store_time_stats_handler(struct ldmsd_req_ctxt *c)
+/* The entries of the storage policies name selects; as upd_fill. */
+static int stor_fill(struct ldmsd_req_ctxt *c, struct ldmsd_agg *a, const char *name, int reset,
+		     json_t *out)
 {
-	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
-	struct ldmsd_agg *a = ldmsd_agg(c->d);
 	struct ldmsd_strgp *s;
-	int reset, rc, found = 0;
+	int found = 0;
 	char tid[32];
 
-	if ((rc = reset_attr(c, &reset)))
-		return rc;
-	if (!a)
-		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
-	json_t *out = json_object();
-	pthread_rwlock_rdlock(&a->lock);
-	pthread_mutex_lock(&ts_lock);
 	TAILQ_FOREACH(s, &a->strgps, link)
 	{
 		if (name && strcmp(name, s->name))
@@ -451,15 +421,8 @@ static int store_time_stats_handler(struct ldmsd_req_ctxt *c)
 		found = 1;
 		json_t *so = json_object(), *prd = json_object(), *sch = json_object();
 		json_t *sets = json_object(), *thr = json_object(), *hj;
-		struct stor_hist *h;
-		for (h = stor_hists; h && (h->d != c->d || strcmp(h->strgp, s->name)); h = h->next)
-			;
-		if (!h || !h->h.ready)
-			hj = json_pack("{s:I,s:I,s:b}", "n_warmup", (json_int_t)STOR_WARMUP,
-				       "warmup_count", (json_int_t)(h ? h->h.n_warm : 0),
-				       "warmup_in_progress", 1);
-		else
-			hj = hist_json_upd(&h->h);
+		struct named_hist *h = hist_get(&stor_hists, c->d, s->name, STOR_WARMUP, 1);
+		hj = h ? hist_json(&h->h) : json_object();
 		if (h && reset)
 			hist_reset(&h->h);
 		for (int b = 0; b < HBUCKETS; b++)
@@ -490,75 +453,94 @@ static int store_time_stats_handler(struct ldmsd_req_ctxt *c)
 		json_object_set_new(so, "threads", thr);
 		json_object_set_new(out, s->name, so);
 	}
+	return found;
+}
+
+typedef int (*ts_fill_fn)(struct ldmsd_req_ctxt *c, struct ldmsd_agg *a, const char *name,
+			  int reset, json_t *out);
+
+/* update_time_stats / store_time_stats: reset=, name= selecting one object (ENOENT
+ * naming it), the entries under both locks, the JSON reply. */
+static int ts_query(struct ldmsd_req_ctxt *c, ts_fill_fn fill, const char *noun, size_t flags)
+{
+	const char *name = ldmsd_req_attr(c, LDMSD_ATTR_NAME);
+	struct ldmsd_agg *a = ldmsd_agg(c->d);
+	int reset, rc, found;
+
+	if ((rc = ldmsd_verbs_reset_attr(c, &reset)))
+		return rc;
+	if (!a)
+		return ldmsd_reply_err(c, -ENOMEM, "out of memory");
+	json_t *out = json_object();
+	pthread_rwlock_rdlock(&a->lock);
+	pthread_mutex_lock(&ts_lock);
+	found = fill(c, a, name, reset, out);
 	pthread_mutex_unlock(&ts_lock);
 	pthread_rwlock_unlock(&a->lock);
 	if (name && !found) {
 		json_decref(out);
-		return ldmsd_reply_err(c, -ENOENT,
-				       "store_time_stats: storage policy '%s' not found", name);
+		return ldmsd_reply_err(c, -ENOENT, "%s: %s '%s' not found", ldmsd_req_verb(c), noun,
+				       name);
 	}
-	return json_reply(c, out, JSON_SORT_KEYS);
+	return json_reply(c, out, flags);
 }
+
+static int update_time_stats_handler(struct ldmsd_req_ctxt *c)
+{
+	return ts_query(c, upd_fill, "updater", JSON_PRESERVE_ORDER);
+}
+
+static int store_time_stats_handler(struct ldmsd_req_ctxt *c)
+{
+	return ts_query(c, stor_fill, "storage policy", JSON_SORT_KEYS);
+}
+
+static void upd_rec_free(struct upd_rec *r)
+{
+	free(r->updtr);
+	free(r->prdcr);
+	free(r->inst);
+	free(r);
+}
+
+static void stor_rec_free(struct stor_rec *r)
+{
+	free(r->strgp);
+	free(r->inst);
+	free(r->prdcr);
+	free(r->schema);
+	free(r);
+}
+
+static void named_hist_free(struct named_hist *h)
+{
+	free(h->h.warm);
+	free(h->name);
+	free(h);
+}
+
+/* Unlinks and frees every element of list *head (any record type here: each has
+ * `next` and `d`) that belongs to daemon dd. */
+#define PURGE(head, type, dd, freefn)                                                              \
+	for (type **pp_ = (head), *e_; (e_ = *pp_);) {                                             \
+		if (e_->d == (dd)) {                                                               \
+			*pp_ = e_->next;                                                           \
+			freefn(e_);                                                                \
+		} else {                                                                           \
+			pp_ = &e_->next;                                                           \
+		}                                                                                  \
+	}
 
 void ldmsd_tstats_forget(struct ldmsd *d)
 {
 	pthread_mutex_lock(&ts_lock);
 	for (int b = 0; b < HBUCKETS; b++) {
-		struct upd_pending **pp = &pend_tbl[b], *e;
-		while ((e = *pp)) {
-			if (e->rec->d == d) {
-				*pp = e->next;
-				free(e);
-			} else {
-				pp = &e->next;
-			}
-		}
-		struct upd_rec **rp = &upd_tbl[b], *r;
-		while ((r = *rp)) {
-			if (r->d == d) {
-				*rp = r->next;
-				free(r->updtr);
-				free(r->prdcr);
-				free(r->inst);
-				free(r);
-			} else {
-				rp = &r->next;
-			}
-		}
-		struct stor_rec **sp = &stor_tbl[b], *s;
-		while ((s = *sp)) {
-			if (s->d == d) {
-				*sp = s->next;
-				free(s->strgp);
-				free(s->inst);
-				free(s->prdcr);
-				free(s->schema);
-				free(s);
-			} else {
-				sp = &s->next;
-			}
-		}
+		PURGE(&pend_tbl[b], struct upd_pending, d, free);
+		PURGE(&upd_tbl[b], struct upd_rec, d, upd_rec_free);
+		PURGE(&stor_tbl[b], struct stor_rec, d, stor_rec_free);
 	}
-	for (struct upd_hist **hp = &upd_hists, *h; (h = *hp);) {
-		if (h->d == d) {
-			*hp = h->next;
-			free(h->h.warm);
-			free(h->updtr);
-			free(h);
-		} else {
-			hp = &h->next;
-		}
-	}
-	for (struct stor_hist **hp = &stor_hists, *h; (h = *hp);) {
-		if (h->d == d) {
-			*hp = h->next;
-			free(h->h.warm);
-			free(h->strgp);
-			free(h);
-		} else {
-			hp = &h->next;
-		}
-	}
+	PURGE(&upd_hists, struct named_hist, d, named_hist_free);
+	PURGE(&stor_hists, struct named_hist, d, named_hist_free);
 	pthread_mutex_unlock(&ts_lock);
 }
 

@@ -17,6 +17,7 @@
 #include "ldms/ldms_util.h"
 #include "ldms/ldms_xprt.h"
 #include "ldmsd_controller_cmds.h"
+#include "ldmsd_controller_sts.h"
 
 #define REQ_TIMEOUT_MS 10000
 
@@ -143,6 +144,8 @@ static void print_reply(struct ctl *c, const char *verb, const char *args,
 		ctl_err_prefix(verb, args, pre, sizeof(pre));
 		printf("Error %d: %s%s\n", rc, pre, text ? text : strerror(rc));
 	} else if (text && *text) {
+		if (!strcmp(verb, "store_time_stats") && !ctl_store_time_stats_print(stdout, text))
+			return;
 		if (!ldms_ctrl_fmt_has(verb) || ldms_ctrl_fmt_status(verb, text, stdout) != 0) {
 			size_t n = strlen(text);
 			printf("%s%s", text, n && text[n - 1] == '\n' ? "" : "\n");

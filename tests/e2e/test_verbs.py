@@ -141,10 +141,14 @@ def test_verbs_aggregator_side(bare_ldmsd_factory, tmp_path):  # noqa: F811
         "avg", "count", "end_ts", "max", "max_ts", "min", "min_ts", "start_ts"]
     assert st["hist_store_time"]["n_warmup"] == 200
 
-    # reset returns the values, then starts over
-    status(a, "update_time_stats name=vupd reset=true")
+    # reset returns the values, then starts over (updater stopped: at most the
+    # update in flight at the stop completes afterwards)
+    a.cmd("updtr_stop name=vupd")
+    before = status(a, "update_time_stats name=vupd reset=true")["vupd"]["vs1"]["vs1/meminfo"]
+    assert before["cnt"] >= 3
     after = status(a, "update_time_stats name=vupd")["vupd"]["vs1"]["vs1/meminfo"]
     assert after["cnt"] <= 1
+    a.cmd("updtr_start name=vupd")
     r = a.cmd("store_time_stats name=nosuch", check=False)
     assert "Error 2" in r.stdout
     r = a.cmd("update_time_stats reset=perhaps", check=False)
